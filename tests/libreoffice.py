@@ -189,7 +189,7 @@ def _run(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -> s
                 _kill_group(proc, signal.SIGKILL)
                 out, err = proc.communicate()
             raise LibreOfficeError(
-                f"timed out after {timeout:.0f}s: {' '.join(cmd)}\n"
+                f"timed out after {timeout:g}s: {' '.join(cmd)}\n"
                 f"stdout: {_clean_output(out)}\nstderr: {_clean_output(err)}"
             ) from None
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
@@ -247,15 +247,22 @@ def edit_like_user(
     edits: dict[tuple[str, str], str | None],
     *,
     timeout: float = DEFAULT_TIMEOUT,
+    via: str = "api",
 ) -> None:
     """Open src in LibreOffice (via UNO), type each value into (sheet, cell)
     the way a user would, recalculate, and save as xlsx to dst.
 
-    Typing semantics (XCell.setFormula with the profile's zh-CN locale):
+    Typing semantics are Calc's input line in the profile's zh-CN locale:
     "12" -> number 12, "12件" -> text, "'12" -> text "12", "=A1+1" -> formula,
-    "2024-01-05" / "50%" -> number, and (like the UI) a date/percent/... number
-    format is applied when the cell had a General/date format.  None clears
-    the cell's content (Delete key: values, text, formulas; formats kept).
+    "2024/1/5" -> date serial with a date format (if the cell had a standard
+    format), anything into a Text (@) cell -> text.  None clears the cell's
+    content (like the Delete key: values, text, formulas; formats kept).
+    XCell.setFormula alone differs from typing (en-US parsing, ignores @), so
+    lo_uno_edit.py emulates the UI with the document's number formatter;
+    via="ui" instead drives the real input path (.uno:EnterString) -- any
+    dialog that raises (e.g. a validation error) aborts headless LibreOffice,
+    so it exists only for the parity test.  Data validation is not enforced
+    on the default path (like pasting).
 
     Sheet protection is left as it is.  Unlocked cells of a protected sheet are
     edited normally; a locked cell of a protected sheet raises LockedCellError
@@ -263,8 +270,8 @@ def edit_like_user(
     silently ignore a clear, so we refuse up front).  Edits are applied in
     dict order.  src may equal dst.
     """
-    if not uno_available():
-        raise LibreOfficeError(f"{SYSTEM_PYTHON} cannot import uno (install python3-uno)")
+    if via not in ("api", "ui"):
+        raise ValueError(f"via must be 'api' or 'ui', got {via!r}")
     payload = []
     for key, value in edits.items():
         if not (isinstance(key, tuple) and len(key) == 2 and all(isinstance(k, str) for k in key)):
@@ -272,6 +279,8 @@ def edit_like_user(
         if value is not None and not isinstance(value, str):
             raise TypeError(f"edit value for {key!r} must be str or None, got {value!r}")
         payload.append({"sheet": key[0], "cell": key[1], "value": value})
+    if not uno_available():
+        raise LibreOfficeError(f"{SYSTEM_PYTHON} cannot import uno (install python3-uno)")
     src = Path(src).resolve()
     if not src.is_file():
         raise FileNotFoundError(src)
@@ -288,6 +297,7 @@ def edit_like_user(
             "--dst", str(out),
             "--edits", str(edits_file),
             "--timeout", str(max(timeout - 10, 10)),
+            "--via", via,
         ]
         start = time.monotonic()
         proc = _run(cmd, timeout, env=_helper_env())

@@ -6,7 +6,7 @@ tests/libreoffice.py:edit_like_user() is the intended caller.
 
     /usr/bin/python3 tests/lo_uno_edit.py --soffice /usr/bin/soffice \
         --profile-url file:///tmp/profile --src in.xlsx --dst out.xlsx \
-        --edits edits.json [--timeout 110]
+        --edits edits.json [--timeout 110] [--via api|ui]
 
 edits.json: ``[{"sheet": "表1", "cell": "B3", "value": "12"}, ...]``; value
 null clears the cell.  Starts its own headless soffice on a private pipe,
@@ -91,7 +91,9 @@ class Typist:
     """Applies one edit the way Calc's input line would."""
 
     def __init__(self, ctx, doc) -> None:
+        self.ctx = ctx
         self.doc = doc
+        self.dispatcher = None
         self.formats = doc.NumberFormats
         self.formatter = ctx.ServiceManager.createInstanceWithContext(
             "com.sun.star.util.NumberFormatter", ctx
@@ -130,14 +132,33 @@ class Typist:
             raise Failure(f"{sheet_name}!{ref} is a range, not a single cell")
         return sheet, sheet.getCellByPosition(addr.StartColumn, addr.StartRow)
 
-    def type(self, sheet_name: str, ref: str, value: str | None) -> None:
-        _, cell = self.cell(sheet_name, ref)
+    def type(self, sheet_name: str, ref: str, value: str | None, via: str = "api") -> None:
+        sheet, cell = self.cell(sheet_name, ref)
         if value is None:
             cell.clearContents(self.CLEAR)
             if cell.getType() != self.EMPTY:
                 raise Failure(f"LibreOffice refused to clear {sheet_name}!{ref}")
-            return
-        self.enter(cell, value)
+        elif via == "ui":
+            self.enter_ui(sheet, ref, value)
+        else:
+            self.enter(cell, value)
+
+    def enter_ui(self, sheet, ref: str, text: str) -> None:
+        """The real input path (what pressing Enter runs).  Faithful by
+        definition, but any dialog it raises (protection, validation error)
+        aborts a headless LibreOffice -- so it only serves to verify
+        enter() (see test_libreoffice_harness.py)."""
+        if self.dispatcher is None:
+            self.dispatcher = self.ctx.ServiceManager.createInstanceWithContext(
+                "com.sun.star.frame.DispatchHelper", self.ctx
+            )
+        controller = self.doc.CurrentController
+        controller.setActiveSheet(sheet)
+        frame = controller.Frame
+        self.dispatcher.executeDispatch(frame, ".uno:GoToCell", "", 0, (_prop("ToPoint", ref),))
+        self.dispatcher.executeDispatch(
+            frame, ".uno:EnterString", "", 0, (_prop("StringName", text),)
+        )
 
     def enter(self, cell, text: str) -> None:
         """What Calc's input line does with ``text`` (checked against the
@@ -226,7 +247,7 @@ def run(args) -> None:
             )
 
         for e in edits:
-            typist.type(e["sheet"], e["cell"], e["value"])
+            typist.type(e["sheet"], e["cell"], e["value"], args.via)
         doc.calculateAll()
         doc.storeToURL(
             uno.systemPathToFileUrl(os.path.abspath(args.dst)),
@@ -247,10 +268,11 @@ def _shutdown(proc, desktop, doc) -> None:
             step()
         except Exception:
             pass  # the bridge may already be gone; the kill below is the backstop
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
+    if desktop is not None:  # asked to quit: give it a moment
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
     try:
         os.killpg(proc.pid, signal.SIGKILL)  # leftovers of the group, if any
     except (ProcessLookupError, PermissionError):
@@ -269,6 +291,7 @@ def main() -> int:
     ap.add_argument("--dst", required=True)
     ap.add_argument("--edits", required=True)
     ap.add_argument("--timeout", type=float, default=110.0)
+    ap.add_argument("--via", choices=("api", "ui"), default="api")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGALRM, _on_signal)

@@ -37,7 +37,7 @@ CHUNK = 65536
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-_DTD_MARKERS = (b"<!doctype", b"<!entity")
+_DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")  # XML keywords are case-sensitive
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _WORKBOOK_CT = re.compile(
     r"spreadsheetml\.(sheet|template)\.main\+xml|ms-excel\.(sheet|template|addin)\.macroEnabled"
@@ -182,10 +182,11 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
                 if name in ("mimetype", "[Content_Types].xml") and size <= CHUNK:
                     heads[name] = heads.get(name, b"") + chunk
                 if is_xml:  # the whole part, not only its head: a comment can pad the prolog
-                    window = tail + (chunk.replace(b"\0", b"") if utf16 else chunk).lower()
-                    if any(marker in window for marker in _DTD_MARKERS):
+                    text = chunk.replace(b"\0", b"") if utf16 else chunk
+                    if (b"<!" in text or b"<!" in tail + text[:16]) and any(
+                            marker in tail + text for marker in _DTD_MARKERS):
                         raise _fail("XML_DTD", path, entry=name)
-                    tail = window[-16:]
+                    tail = text[-16:]
         except InputFileError:
             raise
         except Exception as exc:  # zlib.error, ValueError...: the entry cannot be inflated

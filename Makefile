@@ -1,0 +1,32 @@
+# Two entry points for a fresh machine: `make demo` (the main job on the default schema) and
+# `make test` (the whole suite). Each creates .venv and installs xltool into it first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test templates screenshot bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+templates: $(STAMP)
+	$(BIN)/python scripts/build_templates.py
+
+screenshot: $(STAMP)
+	$(BIN)/python scripts/screenshot.py
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_template.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

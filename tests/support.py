@@ -1,0 +1,33 @@
+"""Shared test helpers: the two official models, their fields files, samples."""
+
+from __future__ import annotations
+
+import copy
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from xltool.model import Model, load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLES = ROOT / "samples"
+FORMATS = ("2021", "2019")
+
+
+def fields_file(year: str) -> list[dict[str, Any]]:
+    return json.loads((DATA / f"fields-{year}.json").read_text(encoding="utf-8"))["fields"]
+
+
+def model_for(year: str) -> Model:
+    return load_model(f"annual-report-{year}")
+
+
+def load_sample(name: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / name).read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+def valid_report(year: str) -> dict[str, Any]:
+    """A valid report of each format: the real 胡村乡 sample (2019) or the synthetic one (2021)."""
+    return copy.deepcopy(load_sample("hucun-2020.json" if year == "2019" else "synthetic-2021.json"))
