@@ -56,7 +56,8 @@ def rezip(data: bytes, replace: dict[str, bytes] | None = None, drop: tuple[str,
     """Copy a zip, replacing, dropping or adding entries (all deflated)."""
     replace, add = replace or {}, add or {}
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for name in src.namelist():
             if name not in drop:
                 dst.writestr(name, replace.get(name, src.read(name)))
@@ -158,11 +159,11 @@ def _dtd_xml(root: str, inner: str, dtd: str) -> bytes:
     return f'{decl}\n{dtd}\n<{root} xmlns="{NS}">{inner}</{root}>'.encode()
 
 
-LAUGHS = "<!DOCTYPE lolz [<!ENTITY lol \"lol\">" + "".join(
-    f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">' for i in range(1, 10)
-) + "]>"
+LAUGHS = "<!DOCTYPE lolz [<!ENTITY lol0 \"lol\">" + "".join(
+    f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)) + "]>"
 XXE = '<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-_SHEET_WITH = '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&{};</t></is></c></row></sheetData>'
+_SHEET_WITH = ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&{};</t></is></c></row>'
+               "</sheetData>")
 _SST_WITH = '<si><t>&{};</t></si>'
 
 
@@ -221,16 +222,16 @@ def malformed_sheet_xml(directory: Path) -> Path:
 
 
 def soffice_convert(directory: Path, fmt: str) -> Path | None:
-    """Convert the openpyxl workbook with LibreOffice (None if soffice is absent)."""
+    """The openpyxl workbook re-saved by LibreOffice as `fmt` (None if soffice is absent)."""
     soffice = shutil.which("soffice")
     if soffice is None:
         return None
-    src = valid_openpyxl(directory)
+    src, out = valid_openpyxl(directory), Path(directory) / "libreoffice"
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
         subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless",
-                        "--convert-to", fmt, "--outdir", str(directory), str(src)],
+                        "--convert-to", fmt, "--outdir", str(out), str(src)],
                        check=True, capture_output=True, timeout=180)
-    return Path(directory) / f"{src.stem}.{fmt}"
+    return out / f"{src.stem}.{fmt}"
 
 
 # --- files that must be refused --------------------------------------------------------------
@@ -259,7 +260,8 @@ def html_renamed(directory: Path) -> Path:
 
 def pdf_renamed(directory: Path) -> Path:
     pdf = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-           b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+           b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+           b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
     return _write(directory, "report.xlsx", pdf)
 
 
@@ -312,7 +314,7 @@ def encrypted_ooxml(directory: Path) -> Path:
 
 
 def encrypted_ole2_minimal(directory: Path) -> Path:
-    streams = {"EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00", "EncryptedPackage": b"\x00" * 64}
+    streams = {"EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00", "EncryptedPackage": bytes(64)}
     return _write(directory, "encrypted_minimal.xlsx", cfb(streams))
 
 
@@ -324,7 +326,8 @@ def encrypted_xls_filepass(directory: Path) -> Path:
 
 
 def ole2_word(directory: Path) -> Path:
-    return _write(directory, "doc.xls", cfb({"WordDocument": b"\xec\xa5" + bytes(30), "1Table": b"x"}))
+    streams = {"WordDocument": b"\xec\xa5" + bytes(30), "1Table": b"x"}
+    return _write(directory, "doc.xls", cfb(streams))
 
 
 def broken_ole2(directory: Path) -> Path:
@@ -347,7 +350,20 @@ def xxe_sheet(directory: Path) -> Path:
 
 
 def xxe_shared_strings(directory: Path) -> Path:
-    return _with_part(directory, "xxe_sst.xlsx", STRINGS, _dtd_xml("sst", _SST_WITH.format("xxe"), XXE))
+    return _with_part(directory, "xxe_sst.xlsx", STRINGS,
+                      _dtd_xml("sst", _SST_WITH.format("xxe"), XXE))
+
+
+def xxe_renamed_part(directory: Path) -> Path:
+    """The sheet moved to sheet1.dat (rels and content types follow): openpyxl still parses it."""
+    data = xlsx_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        rels = zf.read("xl/_rels/workbook.xml.rels").replace(b"sheet1.xml", b"sheet1.dat")
+        types = zf.read("[Content_Types].xml").replace(b"sheet1.xml", b"sheet1.dat")
+    sheet = _dtd_xml("worksheet", _SHEET_WITH.format("xxe"), XXE)
+    return _write(directory, "xxe_renamed.xlsx", rezip(
+        data, {"xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": types}, drop=(SHEET,),
+        add={"xl/worksheets/sheet1.dat": sheet}))
 
 
 def dtd_after_padding(directory: Path) -> Path:
@@ -374,7 +390,8 @@ def dtd_utf16(directory: Path) -> Path:
 def zip_bomb_directory(directory: Path) -> Path:
     """An honest 2 GiB sheet (about 2 MB on disk): the central directory alone condemns it."""
     crc_2gib_zeros = 0x4DBDF21C  # zlib.crc32(bytes(2 GiB)); ~1 s to recompute, so kept here
-    entries = _workbook_entries(skip=SHEET) + [(SHEET, _zeros_deflated(2048), crc_2gib_zeros, 2048 * MiB)]
+    bomb = (SHEET, _zeros_deflated(2048), crc_2gib_zeros, 2048 * MiB)
+    entries = _workbook_entries(skip=SHEET) + [bomb]
     return _write(directory, "bomb_directory.xlsx", raw_zip(entries))
 
 
@@ -387,7 +404,8 @@ def zip_bomb_lying(directory: Path) -> Path:
 def zip_bomb_total(directory: Path) -> Path:
     """Three entries of 40 MiB declared, each with a plausible ratio: too much in total."""
     blob = random.Random(7).randbytes(210 * 1024)
-    entries = _workbook_entries() + [(f"xl/media/image{i}.png", blob, 0, 40 * MiB) for i in range(3)]
+    entries = _workbook_entries() + [(f"xl/media/image{i}.png", blob, 0, 40 * MiB)
+                                     for i in range(3)]
     return _write(directory, "bomb_total.xlsx", raw_zip(entries))
 
 
@@ -425,6 +443,7 @@ CORPUS: dict[str, tuple[Maker, str | None]] = {
     "billion_laughs_shared_strings": (billion_laughs_shared_strings, "XML_DTD"),
     "xxe_sheet": (xxe_sheet, "XML_DTD"),
     "xxe_shared_strings": (xxe_shared_strings, "XML_DTD"),
+    "xxe_renamed_part": (xxe_renamed_part, "XML_DTD"),
     "dtd_after_padding": (dtd_after_padding, "XML_DTD"),
     "dtd_across_chunks": (dtd_across_chunks, "XML_DTD"),
     "dtd_utf16": (dtd_utf16, "XML_DTD"),

@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 __all__ = [
+    "convert_many",
     "FORMATS",
     "LOCALE",
     "LibreOfficeError",
@@ -229,6 +230,33 @@ def convert(src: Path, out_dir: Path, fmt: str, *, timeout: float = DEFAULT_TIME
             f"command: {' '.join(cmd)}\nstdout: {_clean_output(proc.stdout)}\nstderr: {stderr}"
         )
     return target
+
+
+def convert_many(srcs: list[Path], out_dir: Path, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> list[Path]:
+    """Convert several files in ONE soffice run (one start-up for a whole batch)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported format {fmt!r}; expected one of {sorted(FORMATS)}")
+    srcs = [Path(s).resolve() for s in srcs]
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    targets = [out_dir / f"{s.stem}.{fmt}" for s in srcs]
+    if any(t in srcs for t in targets):
+        raise ValueError("converting would overwrite a source")
+    for t in targets:
+        t.unlink(missing_ok=True)
+    cmd = [
+        _require_soffice(),
+        f"-env:UserInstallation={_profile_url()}",
+        "--headless", "--norestore", "--nologo", "--nolockcheck",
+        "--convert-to", FORMATS[fmt],
+        "--outdir", str(out_dir),
+        *map(str, srcs),
+    ]
+    proc = _run(cmd, timeout + 5 * len(srcs))
+    missing = [t.name for t in targets if not t.is_file() or t.stat().st_size == 0]
+    if proc.returncode != 0 or missing:
+        raise LibreOfficeError(f"soffice failed for {missing} (exit {proc.returncode}): {_clean_output(proc.stderr)}")
+    return targets
 
 
 def recalc_resave(src: Path, dst: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Path:

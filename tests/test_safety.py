@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import hostile_files as H
 from xltool.errors import InputFileError
-from xltool.safety import MAX_ENTRY_UNCOMPRESSED, sniff
+from xltool.safety import MAX_ENTRY_UNCOMPRESSED, Sniffed, sniff
 
 KINDS = {"valid_xlsm": "xlsm", "valid_ods": "ods", "minimal_xls": "xls"}  # others: xlsx
 BOMBS = ["zip_bomb_directory", "zip_bomb_lying", "zip_bomb_total", "too_many_entries",
@@ -33,10 +33,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return H.build_corpus(tmp_path_factory.mktemp("corpus"))
 
 
-def _timed_sniff(path: Path, **kwargs: int) -> tuple[float, object]:
+def _timed_sniff(path: Path, **kwargs: int) -> tuple[float, Sniffed | InputFileError]:
     start = time.perf_counter()
     try:
-        result: object = sniff(path, **kwargs)
+        result: Sniffed | InputFileError = sniff(path, **kwargs)
     except InputFileError as exc:
         result = exc
     return time.perf_counter() - start, result
@@ -48,7 +48,7 @@ def test_corpus_case(corpus: dict[str, Path], name: str) -> None:
     elapsed, result = _timed_sniff(path)
     assert elapsed < 1.0, f"{name} took {elapsed:.3f} s"
     if expected is None:
-        assert not isinstance(result, InputFileError), result
+        assert isinstance(result, Sniffed), result
         data = path.read_bytes()
         assert result.kind == KINDS.get(name, "xlsx")
         assert (result.path, result.size, result.data) == (str(path), len(data), data)
@@ -80,6 +80,16 @@ def test_bombs_keep_memory_flat(corpus: dict[str, Path], name: str) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 50 * 1024 * 1024, f"{name}: peak {peak / 2**20:.1f} MiB"
+
+
+def test_valid_file_memory_is_small(corpus: dict[str, Path]) -> None:
+    tracemalloc.start()
+    try:
+        sniff(corpus["valid_xlsxwriter"])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
 
 
 @pytest.mark.parametrize(("name", "stage", "reason"), [
@@ -118,7 +128,7 @@ def test_openpyxl_uses_defusedxml() -> None:
     assert functions.fromstring.__module__.startswith("defusedxml")
 
 
-@pytest.mark.parametrize("name", ["billion_laughs_sheet", "xxe_shared_strings"])
+@pytest.mark.parametrize("name", ["billion_laughs_sheet", "xxe_shared_strings", "xxe_renamed_part"])
 def test_openpyxl_refuses_dtd_if_gate_bypassed(corpus: dict[str, Path], name: str) -> None:
     import openpyxl
     from defusedxml import DefusedXmlException
@@ -145,9 +155,12 @@ def test_missing_and_unreadable(tmp_path: Path) -> None:
     with pytest.raises(InputFileError) as info:
         sniff(tmp_path / "nope.xlsx")
     assert info.value.code == "FILE_NOT_FOUND" and info.value.path == str(tmp_path / "nope.xlsx")
-    with pytest.raises(InputFileError) as info:
-        sniff(tmp_path)
-    assert info.value.code == "FILE_UNREADABLE"
+    fifo = tmp_path / "pipe.xlsx"
+    os.mkfifo(fifo)  # opening it would block: refused from its stat
+    for path in (tmp_path, fifo):
+        with pytest.raises(InputFileError) as info:
+            sniff(path)
+        assert info.value.code == "FILE_UNREADABLE"
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
@@ -189,7 +202,7 @@ def test_utf16_tab_text_is_csv(tmp_path: Path) -> None:
 @given(blob=st.binary(max_size=4096), cut=st.integers(0, 6000), flips=st.lists(
     st.tuples(st.integers(0, 6000), st.integers(1, 255)), max_size=8))
 def test_fuzz_only_typed_errors(blob: bytes, cut: int, flips: list[tuple[int, int]]) -> None:
-    """Whatever the bytes (random, or a damaged real workbook), sniff returns or raises InputFileError."""
+    """Random bytes or a damaged workbook: sniff returns, or raises InputFileError, nothing else."""
     mutated = bytearray(_VALID[:cut] + blob if cut % 2 else _VALID)
     for pos, xor in flips:
         if pos < len(mutated):
@@ -204,7 +217,7 @@ def test_fuzz_only_typed_errors(blob: bytes, cut: int, flips: list[tuple[int, in
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) not installed")
-@pytest.mark.parametrize(("fmt", "kind"), [("xls", "xls"), ("ods", "ods")])
+@pytest.mark.parametrize(("fmt", "kind"), [("xls", "xls"), ("ods", "ods"), ("xlsx", "xlsx")])
 def test_libreoffice_files_pass(tmp_path: Path, fmt: str, kind: str) -> None:
     path = H.soffice_convert(tmp_path, fmt)
     assert path is not None and path.exists()

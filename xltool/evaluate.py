@@ -114,11 +114,16 @@ def evaluate(
     ]
 
 
-def derive(model: Model, values: dict[str, Any]) -> dict[str, Any]:
-    """Fill every derived total from its inputs (None when all its inputs are blank)."""
+def derive(model: Model, values: Mapping[str, Any], keep: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """Fill every derived total from its inputs (None when all its inputs are blank).
+
+    Pointers in `keep` are left as given (a total typed over its formula): totals computed from
+    them use the given value, as the spreadsheet does."""
     out = dict(values)
     derived = model.derived
     for ptr in model.derived_order:
+        if ptr in keep:
+            continue
         expr = derived[ptr]
         inputs = input_refs(refs_of(expr), derived)
         out[ptr] = None if all(out.get(p) is None for p in inputs) else eval_expr(expr, out)

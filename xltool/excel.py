@@ -64,6 +64,7 @@ class Compiler:
         self.layout = layout
         self.derived = layout.model.derived
         self.level_ref = level_ref
+        self._memo: dict[tuple[str, str, int, str], str] = {}
 
     def cell(self, pointer: str) -> tuple[str, int, int]:
         box = self.layout.fields[pointer].box
@@ -95,10 +96,19 @@ class Compiler:
         return f'ISNUMBER(SEARCH("{text}",{self.expr(check.arg, here)}))'
 
     def derived_formula(self, pointer: str, here: str) -> str:
-        return "=" + self.expr(self.derived[pointer], here)
+        key = ("d", pointer, 0, here)
+        if key not in self._memo:
+            self._memo[key] = "=" + self.expr(self.derived[pointer], here)
+        return self._memo[key]
 
     def check_formula(self, rule: Rule, inst: RuleInstance, here: str) -> str:
         """✓ / ✗ (or ⚠ for warnings); empty while every input involved is still blank."""
+        key = ("c", rule.id, inst.index, here)
+        if key not in self._memo:
+            self._memo[key] = self._check_formula(rule, inst, here)
+        return self._memo[key]
+
+    def _check_formula(self, rule: Rule, inst: RuleInstance, here: str) -> str:
         inputs = input_refs(refs_of(inst.check), self.derived)
         counted = ",".join(ranges([self.cell(p) for p in inputs], here))
         bad = FAIL_MARK if rule.severity == "error" else WARN_MARK
@@ -109,3 +119,14 @@ class Compiler:
             tests = ",".join(f'{self.level_ref}="{lv}"' for lv in rule.levels)
             body = f'IF(OR({tests}),{body},"")'
         return "=" + body
+
+
+_COMPILERS: dict[tuple[int, str | None], Compiler] = {}
+
+
+def compiler_for(layout: Layout, level_ref: str | None) -> Compiler:
+    """One memoising compiler per layout: every template of a schema reuses its formulas."""
+    key = (id(layout), level_ref)
+    if key not in _COMPILERS:
+        _COMPILERS[key] = Compiler(layout, level_ref)
+    return _COMPILERS[key]

@@ -1,9 +1,9 @@
 """Feedback workbook: the organisation's own file sent back with every problem cell marked.
 
 Each issue cell is filled (red error, yellow warning; number format, borders, protection kept) and
-gets one comment explaining all its issues; a last sheet 问题清单 lists every issue with links.
-Protection stays as it was; the list sheet is unprotected. The source is never modified. Issue text
-(which quotes user data) goes through `sanitize`, so nothing written can become a formula.
+gets one comment explaining all its issues; a last, unprotected sheet 问题清单 lists every issue
+with links. The source is never modified. Issue text (which quotes user data) goes through
+`sanitize`, so nothing written can become a formula. Protection of the other sheets is kept.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 import math
 import os
 import re
-import tempfile
 import warnings
 from collections import defaultdict
 from io import BytesIO
@@ -29,6 +28,7 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .errors import InputFileError
+from .fsutil import write_atomic
 from .issues import Issue, count, sort_issues
 from .safety import sniff
 from .sanitize import safe_text, write_text
@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 AUTHOR = "xltool"
 FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "header": "D9E1F2"}
+_FILL = {k: PatternFill(fill_type="solid", start_color="FF" + v, end_color="FF" + v) for k, v in FILLS.items()}
 WIDTHS = (6, 8, 28, 16, 60, 20, 20)
 _CELL = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
 _TEXT = {
@@ -51,10 +52,6 @@ _TEXT = {
 }
 
 
-def _fill(kind: str) -> PatternFill:
-    return PatternFill(fill_type="solid", start_color="FF" + FILLS[kind], end_color="FF" + FILLS[kind])
-
-
 def _value(value: Any) -> Any:
     """An expected/found value for a cell: a (finite) number, text, or None when unknown."""
     if isinstance(value, float) and math.isfinite(value):
@@ -66,33 +63,29 @@ def _value(value: Any) -> Any:
 
 def _explain(issue: Issue, t: dict[str, Any], lang: str) -> str:
     """One issue for a comment: level and message, then expected and found when known."""
-    text = f"【{t['level'][issue.severity]}】{issue.message(lang)}"
-    parts = [f"{label}{v}" for label, v in ((t["expected"], _value(issue.expected)), (t["found"], _value(issue.found)))
-             if v is not None]
-    return text + ("\n" + t["sep"].join(parts) if parts else "")
+    known = ((t["expected"], _value(issue.expected)), (t["found"], _value(issue.found)))
+    parts = t["sep"].join(f"{label}{v}" for label, v in known if v is not None)
+    return f"【{t['level'][issue.severity]}】{issue.message(lang)}" + (f"\n{parts}" if parts else "")
 
 
 def _target(wb: Workbook, issue: Issue) -> tuple[Worksheet, str] | None:
     """(sheet, coordinate of the cell to mark) when the issue's cell exists; merged -> top-left."""
-    if not (issue.sheet and issue.cell and issue.sheet in wb.sheetnames):
-        return None
-    ws, m = wb[issue.sheet], _CELL.match(issue.cell.strip().upper())
-    if not isinstance(ws, Worksheet) or not m or column_index_from_string(m.group(1)) > 16384 or int(m.group(2)) > 1048576:
-        return None  # a chart sheet, or no such cell
+    m = _CELL.match((issue.cell or "").strip().upper())
+    ws = wb[issue.sheet] if m and issue.sheet in wb.sheetnames else None
+    if not isinstance(ws, Worksheet) or column_index_from_string(m.group(1)) > 16384 or int(m.group(2)) > 2**20:
+        return None  # no such sheet or cell, or a chart sheet
     coord = f"{m.group(1)}{m.group(2)}"
-    for rng in ws.merged_cells.ranges:
-        if coord in rng:
-            return ws, f"{get_column_letter(rng.min_col)}{rng.min_row}"
-    return ws, coord
+    rng = next((r for r in ws.merged_cells.ranges if coord in r), None)
+    return ws, coord if rng is None else f"{get_column_letter(rng.min_col)}{rng.min_row}"
 
 
 def _load(source: Path) -> Workbook:
     """Open the source after the safety gate; openpyxl's warnings about parts it drops are logged."""
     sniffed = sniff(source)
     if sniffed.kind not in ("xlsx", "xlsm"):
-        raise InputFileError("FEEDBACK_NEEDS_XLSX", f"反馈文件只能基于 .xlsx 工作簿生成（此文件为 .{sniffed.kind}）",
-                             f"feedback can only be written into an .xlsx workbook (this is .{sniffed.kind})",
-                             path=str(source), details={"kind": sniffed.kind})
+        kind = sniffed.kind
+        raise InputFileError("FEEDBACK_NEEDS_XLSX", f"反馈只能写入 .xlsx 工作簿（此文件是 .{kind}），请用Excel另存为 .xlsx",
+                             f"feedback needs an .xlsx workbook (this is .{kind})", str(source), {"kind": kind})
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", category=UserWarning, module="openpyxl")
         wb = load_workbook(BytesIO(sniffed.data), keep_vba=False, rich_text=False)
@@ -118,9 +111,9 @@ def _mark(wb: Workbook, issues: list[Issue], t: dict[str, Any], lang: str) -> di
             groups[(found[0].title, found[1])].append(issue)
     for (sheet, coord), group in groups.items():
         cell = wb[sheet][coord]
-        cell.fill = _fill("error" if any(i.severity == "error" for i in group) else "warning")
+        cell.fill = _FILL["error" if any(i.severity == "error" for i in group) else "warning"]
         lines = [_explain(i, t, lang) for i in group]
-        text = lines[0] if len(lines) == 1 else "\n".join(f"{n}. {s}" for n, s in enumerate(lines, 1))
+        text = lines[0] if len(lines) == 1 else "\n".join(f"{n}. {x}" for n, x in enumerate(lines, 1))
         text = safe_text(text, quote=False)
         height = min(400, 30 + 16 * (text.count("\n") + 1 + len(text) // 24))
         cell.comment = Comment(text, AUTHOR, height=height, width=260)
@@ -128,38 +121,37 @@ def _mark(wb: Workbook, issues: list[Issue], t: dict[str, Any], lang: str) -> di
 
 
 def _list_sheet(wb: Workbook, issues: list[Issue], where: dict[int, tuple[Worksheet, str]],
-                t: dict[str, Any], lang: str, title: str | None) -> Worksheet:
+                t: dict[str, Any], lang: str, title: str | None) -> None:
+    """Add (replacing an old one) the last sheet listing every issue, unprotected and active."""
     if t["sheet"] in wb.sheetnames:
         del wb[t["sheet"]]
-    ws, (errors, warns) = wb.create_sheet(t["sheet"]), count(issues)  # last position, unprotected
+    ws, (errors, warns) = wb.create_sheet(t["sheet"]), count(issues)
     top = [(title, Font(bold=True, size=14))] if title else []
     top.append((t["summary"].format(e=errors, w=warns) if issues else t["none"], Font(bold=True, color="9C0006")))
     for r, (text, font) in enumerate(top, 1):
         write_text(ws.cell(r, 1), text)
         ws.cell(r, 1).font = font
         ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(WIDTHS))
-    head = len(top) + 1
-    wrap = Alignment(wrap_text=True, vertical="top")
+    head, wrap = len(top) + 1, Alignment(wrap_text=True, vertical="top")
     for c, label in enumerate(t["head"], 1):
         cell = ws.cell(head, c, label)
-        cell.font, cell.alignment = Font(bold=True), Alignment(horizontal="center", vertical="center")
-        cell.fill = _fill("header")
-    for n, issue in enumerate(issues, 1):
-        r = head + n
-        values = (n, t["level"][issue.severity], issue.location, issue.code, issue.message(lang),
+        cell.font, cell.fill, cell.alignment = Font(bold=True), _FILL["header"], Alignment(horizontal="center")
+    for n, issue in enumerate(issues):
+        r = head + 1 + n
+        values = (n + 1, t["level"][issue.severity], issue.location, issue.code, issue.message(lang),
                   _value(issue.expected), _value(issue.found))
         for c, value in enumerate(values, 1):
             cell = ws.cell(r, c)
-            if isinstance(value, (int, float)):
-                cell.value = value
-            elif value is not None:
-                write_text(cell, value)
             cell.alignment = wrap
-        ws.cell(r, 2).fill = _fill(issue.severity)
-        if n - 1 in where and where[n - 1][0].sheet_state == "visible":
-            loc = ws.cell(r, 3)
-            target, coord = where[n - 1]
-            loc.hyperlink = Hyperlink(ref=loc.coordinate, location="'{}'!{}".format(target.title.replace("'", "''"), coord))
+            if isinstance(value, str):
+                write_text(cell, value)
+            else:
+                cell.value = value
+        ws.cell(r, 2).fill = _FILL[issue.severity]
+        if n in where and where[n][0].sheet_state == "visible":  # Excel cannot jump to a hidden sheet
+            loc, (target, coord) = ws.cell(r, 3), where[n]
+            quoted = target.title.replace("'", "''")
+            loc.hyperlink = Hyperlink(ref=loc.coordinate, location=f"'{quoted}'!{coord}")
             loc.font = Font(color="0563C1", underline="single")
     for c, width in enumerate(WIDTHS, 1):
         ws.column_dimensions[get_column_letter(c)].width = width
@@ -167,19 +159,10 @@ def _list_sheet(wb: Workbook, issues: list[Issue], where: dict[int, tuple[Worksh
     ws.freeze_panes, ws.print_title_rows = f"A{head + 1}", f"{head}:{head}"
     ws.page_setup.orientation, ws.page_setup.fitToHeight = "landscape", 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    return ws
-
-
-def _save_atomic(wb: Workbook, out: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem[:40]}.", suffix=".tmp.xlsx", dir=out.parent)
-    os.close(fd)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the output is an ordinary document
-        wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    for other in wb.worksheets:  # one selected tab, else Excel opens with sheets grouped
+        for view in (other.views if isinstance(other, Worksheet) else other.sheetViews).sheetView:
+            view.tabSelected = False
+    wb.active, ws.sheet_view.tabSelected = ws, True
 
 
 def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = "zh",
@@ -196,15 +179,10 @@ def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = 
         raise ValueError(f"lang must be one of {sorted(_TEXT)}, got {lang!r}")
     if out.resolve() == source.resolve() or (out.exists() and source.exists() and os.path.samefile(out, source)):
         raise ValueError(f"feedback output {out} would overwrite its source {source}")
-    t = _TEXT[lang]
-    wb = _load(source)
+    t, wb = _TEXT[lang], _load(source)
     ordered = sort_issues(issues, wb.sheetnames)
     where = _mark(wb, ordered, t, lang)
-    ws = _list_sheet(wb, ordered, where, t, lang, title)
-    for other in wb.worksheets:  # one selected tab, else Excel opens with sheets grouped
-        for view in (other.views if isinstance(other, Worksheet) else other.sheetViews).sheetView:
-            view.tabSelected = False
-    wb.active = ws
-    ws.sheet_view.tabSelected = True
-    _save_atomic(wb, out)
-    return out
+    _list_sheet(wb, ordered, where, t, lang, title)
+    buffer = BytesIO()
+    wb.save(buffer)
+    return write_atomic(out, buffer.getvalue())

@@ -261,10 +261,32 @@ def _build(model: Model) -> Layout:
             else:
                 row = _table(model, sheet, block, row, heading)
         sheet.last_row = row
+        _fit_heights(sheet)
         sheets.append(sheet)
     fields = {f.pointer: f for s in sheets for f in s.fields}
     checks = {(c.rule_id, c.index): c for s in sheets for c in s.checks}
     return Layout(model, sheets, fields, checks)
+
+
+def text_width(text: str) -> float:
+    """Approximate width in Excel column units (a CJK character is about two '0' digits wide)."""
+    import unicodedata
+
+    return sum(1.9 if unicodedata.east_asian_width(ch) in "WF" else 1.0 for ch in text)
+
+
+def _fit_heights(sheet: SheetLayout) -> None:
+    """Give rows with wrapped labels the height their text needs (Excel does not auto-fit
+    rows of files it did not lay out itself, and LibreOffice does not either)."""
+    for t in sheet.texts:
+        b = t.box
+        if b.last_row != b.row or t.role in ("heading", "legend"):
+            continue
+        room = sum(sheet.widths[c] for c in range(b.col, min(b.last_col + 1, sheet.ncols))) - 1.5
+        lines = max(1, -(-int(text_width(t.display)) // max(int(room), 1)))
+        need = 14.0 * lines + 2
+        if lines > 1 and need > sheet.heights.get(b.row, 15.0):
+            sheet.heights[b.row] = need
 
 
 def build_layout(model: Model) -> Layout:

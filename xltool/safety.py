@@ -39,9 +39,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")  # XML keywords are case-sensitive
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
-_WORKBOOK_CT = re.compile(
-    r"spreadsheetml\.(sheet|template)\.main\+xml|ms-excel\.(sheet|template|addin)\.macroEnabled"
-)
+_BOOK_CT = re.compile(r"(spreadsheetml\.(sheet|template)|ms-excel\.\w+\.macroEnabled)\.main\+xml")
 _WHAT = {  # looks_like -> (Chinese, English), for NOT_A_WORKBOOK
     "csv": ("CSV文本文件", "a CSV text file"), "html": ("网页（HTML/XML）文件", "a web page (HTML/XML)"),
     "pdf": ("PDF文档", "a PDF document"), "image": ("图片", "an image"),
@@ -57,16 +55,13 @@ _MESSAGES = {  # code -> (Chinese, English); {placeholders} are filled in by _fa
     "EMPTY_FILE": ("文件是空的（0字节），请重新提交填写好的 .xlsx 文件",
                    "The file is empty (0 bytes); submit the filled-in .xlsx file again"),
     "FILE_TOO_LARGE": ("文件过大（{mb:.1f} MB，上限 {limit_mb:.1f} MB），请检查是否提交错了文件",
-                       "The file is too large ({mb:.1f} MB, limit {limit_mb:.1f} MB); "
-                       "is it the right file?"),
+                       "The file is too large ({mb:.1f} MB, limit {limit_mb:.1f} MB); right file?"),
     "NOT_A_WORKBOOK": ("文件不是Excel工作簿（看起来是{what_zh}），" + _SUBMIT[0],
-                       "The file is not an Excel workbook (it looks like {what_en}); "
-                       + _SUBMIT[1]),
+                       "Not an Excel workbook (it looks like {what_en}); " + _SUBMIT[1]),
     "ENCRYPTED_WORKBOOK": ("文件设置了打开密码，请取消密码后重新提交",
                            "The workbook has a password to open; remove it and submit again"),
     "OLE2_NOT_WORKBOOK": ("文件是旧版Office文件，但不是Excel工作簿（可能是Word文档），" + _SUBMIT[0],
-                          "The file is an old Office file but no workbook (a Word document?); "
-                          + _SUBMIT[1]),
+                          "An old-style Office file, not a workbook (a Word file?); " + _SUBMIT[1]),
     "BROKEN_OLE2": ("文件已损坏（旧版Office文件无法读取），请用Excel另存为 .xlsx 后提交",
                     "The file is a damaged old Office file; save it as .xlsx in Excel, resubmit"),
     "BROKEN_ZIP": ("文件已损坏或不完整（压缩包无法读取），" + _RESAVE[0],
@@ -76,8 +71,7 @@ _MESSAGES = {  # code -> (Chinese, English); {placeholders} are filled in by _fa
     "ZIP_BOMB": ("文件解压后体积异常（疑似压缩炸弹），已拒绝读取；" + _SUBMIT[0],
                  "The file would unpack to an absurd size (suspected zip bomb); " + _SUBMIT[1]),
     "XML_DTD": ("文件内部含有不允许的XML声明（DTD/实体），可能是恶意文件，已拒绝读取；" + _RESAVE[0],
-                "The file holds a forbidden XML declaration (DTD/entity), maybe malicious; "
-                + _RESAVE[1]),
+                "A forbidden XML declaration (DTD/entity) inside, maybe malicious; " + _RESAVE[1]),
 }
 
 
@@ -135,7 +129,7 @@ def _inflate(data: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
     name_len, extra_len = (int.from_bytes(data[i:i + 2], "little") for i in (off + 26, off + 28))
     pos = off + 30 + name_len + extra_len
     end = pos + info.compress_size
-    if bytes(data[off:off + 4]) != b"PK\x03\x04" or end > len(data):
+    if off < 0 or bytes(data[off:off + 4]) != b"PK\x03\x04" or end > len(data):
         raise ValueError("bad local header or entry data past the end of the file")
     if info.compress_type == zipfile.ZIP_STORED:
         for at in range(pos, end, CHUNK):
@@ -155,11 +149,8 @@ def _inflate(data: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
 
 
 def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[str, bytes]:
-    """Inflate every entry counting real bytes against the caps; scan XML parts for DTDs.
-
-    Memory stays flat (one chunk at a time). Returns the first 64 KiB of `mimetype` and
-    `[Content_Types].xml`, which classification needs.
-    """
+    """Inflate every entry, one chunk at a time, counting real bytes against the caps and
+    scanning XML for DTDs; returns the heads of `mimetype` and `[Content_Types].xml`."""
     heads: dict[str, bytes] = {}
     view, total = memoryview(data), 0
     for info in zf.infolist():
@@ -167,8 +158,9 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
         is_xml = name.lower().endswith(_XML_SUFFIXES)
         try:
             for chunk in _inflate(view, info):
-                if size == 0 and chunk[:2] in (b"\xff\xfe", b"\xfe\xff", b"<\0", b"\0<"):
-                    utf16 = True
+                if size == 0:  # XML by name or by content: a rels target can have any name
+                    utf16 = chunk[:2] in (b"\xff\xfe", b"\xfe\xff", b"<\0", b"\0<")
+                    is_xml = is_xml or utf16 or chunk.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
                 size, total = size + len(chunk), total + len(chunk)
                 bomb = {"stage": "stream", "entry": name, "inflated_at_least": size}
                 if size > MAX_ENTRY_UNCOMPRESSED:
@@ -208,7 +200,7 @@ def _classify_zip(zf: zipfile.ZipFile, heads: dict[str, bytes], path: str | None
     part, content_type = "xl/workbook.xml", ""
     for tag in re.findall(r"<(?:\w+:)?Override\b[^>]*>", types):
         attrs = dict(re.findall(r"""(\w+)\s*=\s*["']([^"']*)["']""", tag))
-        if _WORKBOOK_CT.search(attrs.get("ContentType", "")):
+        if _BOOK_CT.search(attrs.get("ContentType", "")):
             part, content_type = attrs.get("PartName", "").lstrip("/"), attrs["ContentType"]
             break
     if part not in names:
@@ -276,13 +268,15 @@ def sniff(path: str | os.PathLike[str], *, max_file_bytes: int = MAX_FILE_BYTES)
             raise OSError("a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file")
         data = b""
         if st.st_size <= max_file_bytes:
-            with open(p, "rb") as f:
-                data = f.read(max_file_bytes + 1)  # bounded even if the file grows meanwhile
+            with open(p, "rb") as f:  # read(n) allocates n bytes up front: ask for what is there
+                data = f.read(st.st_size + 1)
+                if len(data) > st.st_size:  # it grew since stat: read on, still bounded
+                    data += f.read(max_file_bytes + 1 - len(data))
     except FileNotFoundError:
         raise _fail("FILE_NOT_FOUND", p) from None
     except OSError as exc:
         raise _fail("FILE_UNREADABLE", p, error=repr(exc)) from None
-    size = max(st.st_size, len(data))
+    size = len(data) if st.st_size <= max_file_bytes else st.st_size
     if size > max_file_bytes:
         raise _fail("FILE_TOO_LARGE", p, size=size, limit=max_file_bytes)
     if not data:

@@ -22,7 +22,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 MAX_CELL_CHARS = 32_767  # Excel's limit, counted in UTF-16 code units
 REPLACEMENT = "\ufffd"
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
 # XML 1.0 also excludes lone surrogates and U+FFFE / U+FFFF, which openpyxl's pattern misses
 _XML_EXTRA = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
@@ -48,7 +48,7 @@ def needs_quote(text: str) -> bool:
     if not text:
         return False
     head = text.lstrip(" ")[:1]
-    return (text[0] in _TRIGGERS or head in _TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text.strip())
+    return (text[0] in _TRIGGERS or head in _TRIGGERS) and not _PLAIN_NUMBER.fullmatch(text)
 
 
 def safe_text(value: Any, *, quote: bool = True) -> str:

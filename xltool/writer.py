@@ -17,9 +17,9 @@ from xlsxwriter.worksheet import Worksheet
 
 from . import __version__
 from .evaluate import BLANK, FAIL, PASS, derive, evaluate
-from .excel import FAIL_MARK, PASS_MARK, WARN_MARK, Compiler
+from .excel import FAIL_MARK, PASS_MARK, WARN_MARK, compiler_for
 from .identity import Identity, defined_name as identity_name
-from .layout import FieldCell, Layout, SheetLayout, build_layout, col_letter, sheet_ref
+from .layout import Box, FieldCell, Layout, SheetLayout, build_layout, col_letter, sheet_ref
 from .model import Field, Model
 from .protection import protect_structure
 from .rules import Compare, Const, Len, Ref, Rule, RuleInstance, input_refs, refs_of
@@ -89,7 +89,7 @@ class _Writer:
         self.wb = xlsxwriter.Workbook(self.buffer, {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False})
         self.meta_rows = {k: i for i, k in enumerate(k for k, _ in self.identity.items())}
         self.level_ref = sheet_ref(model.meta_sheet, self.meta_rows["level"], 1)
-        self.compiler = Compiler(self.layout, self.level_ref)
+        self.compiler = compiler_for(self.layout, self.level_ref)
         self.formats = self._formats()
         # values: inputs as given, derived recomputed (so cached formula results are right)
         given = {p: v for p, v in opts.values.items() if p not in model.derived}
@@ -388,26 +388,62 @@ class _Writer:
         self._protect(ws)
 
     def _conditional_formats(self, ws: Worksheet, s: SheetLayout) -> None:
-        """Red (or yellow for warnings) on every cell a failing check involves."""
+        """Red (or yellow for warnings) on every cell a failing check involves.
+
+        One rule per (rule, sheet) where every instance's cells share a row (or a column) with its
+        check cell: the formula then uses a relative row (column) and covers all instances at once.
+        Otherwise one rule per instance. Keeps files small and fast to open."""
         fm = self.formats
         on_sheet = {fc.pointer: fc for fc in s.fields}
         for rule in self.model.rules:
+            mark = FAIL_MARK if rule.severity == "error" else WARN_MARK
+            fmt = fm["red"] if rule.severity == "error" else fm["warn"]
+            per_instance: list[tuple[str, list[Box]]] = []
+            rows_rel: list[tuple[int, list[Box]]] = []  # (state col, boxes)
+            cols_rel: list[tuple[int, list[Box]]] = []  # (state row, boxes)
             for inst in rule.instances:
-                state = self.state_cells[(rule.id, inst.index)]
-                mark = FAIL_MARK if rule.severity == "error" else WARN_MARK
-                fmt = fm["red"] if rule.severity == "error" else fm["warn"]
-                for p in refs_of(inst.check):
-                    fc = on_sheet.get(p)
-                    if fc is None:
-                        continue
-                    b = fc.box
-                    _ok(ws.conditional_format(b.row, b.col, b.last_row, b.last_col, {"type": "formula", "criteria": f'={state}="{mark}"', "format": fmt}), "conditional format")
-        for chk in s.checks:
-            b = chk.box
-            ws.conditional_format(b.row, b.col, b.row, b.col, {"type": "cell", "criteria": "==", "value": f'"{FAIL_MARK}"', "format": fm["red"]})
-            ws.conditional_format(b.row, b.col, b.row, b.col, {"type": "cell", "criteria": "==", "value": f'"{PASS_MARK}"', "format": fm["pass"]})
+                boxes = [on_sheet[p].box for p in dict.fromkeys(refs_of(inst.check)) if p in on_sheet]
+                if not boxes:
+                    continue
+                chk = self.layout.checks.get((rule.id, inst.index))
+                if chk is not None and chk.box.sheet == s.name and all(b.row == chk.box.row for b in boxes):
+                    rows_rel.append((chk.box.col, boxes))
+                elif chk is not None and chk.box.sheet == s.name and all(b.col == chk.box.col for b in boxes):
+                    cols_rel.append((chk.box.row, boxes))
+                else:
+                    per_instance.append((self.state_cells[(rule.id, inst.index)], boxes))
+            if rows_rel and len({c for c, _ in rows_rel}) == 1:
+                boxes = sorted((b for _, bs in rows_rel for b in bs), key=lambda b: (b.row, b.col))
+                first = boxes[0]
+                criteria = f'=${col_letter(rows_rel[0][0])}{first.row + 1}="{mark}"'
+                self._cf(ws, boxes, criteria, fmt)
+            else:
+                per_instance += [(sheet_ref(s.name, s_row, s_col), bs) for s_col, bs in rows_rel for s_row in [bs[0].row]]
+            if cols_rel and len({r for r, _ in cols_rel}) == 1:
+                boxes = sorted((b for _, bs in cols_rel for b in bs), key=lambda b: (b.row, b.col))
+                first = boxes[0]
+                criteria = f'={col_letter(first.col)}${cols_rel[0][0] + 1}="{mark}"'
+                self._cf(ws, boxes, criteria, fmt)
+            else:
+                per_instance += [(sheet_ref(s.name, s_row, bs[0].col), bs) for s_row, bs in cols_rel]
+            for state, boxes in per_instance:
+                self._cf(ws, boxes, f'={state}="{mark}"', fmt)
+        if s.checks:
+            rng = " ".join(sorted({c.box.a1 for c in s.checks}))
+            first = s.checks[0].box
+            ws.conditional_format(first.row, first.col, first.row, first.col, {"type": "cell", "criteria": "==", "value": f'"{FAIL_MARK}"', "format": fm["red"], "multi_range": rng})
+            ws.conditional_format(first.row, first.col, first.row, first.col, {"type": "cell", "criteria": "==", "value": f'"{PASS_MARK}"', "format": fm["pass"], "multi_range": rng})
         sb = s.summary_box
         ws.conditional_format(sb.row, sb.col, sb.row, sb.col, {"type": "text", "criteria": "begins with", "value": "有 ", "format": fm["red"]})
+
+    def _cf(self, ws: Worksheet, boxes: list[Box], criteria: str, fmt: Any) -> None:
+        """One formula rule over several boxes; the formula is relative to the first box."""
+        first = boxes[0]
+        rng = " ".join(
+            b.a1 if not b.merged else f"{b.a1}:{col_letter(b.last_col)}{b.last_row + 1}" for b in boxes
+        )
+        opts = {"type": "formula", "criteria": criteria, "format": fmt, "multi_range": rng}
+        _ok(ws.conditional_format(first.row, first.col, first.last_row, first.last_col, opts), "conditional format")
 
     def _meta_sheet(self, ws: Worksheet) -> None:
         ws.set_column(0, 0, 22)

@@ -1,0 +1,172 @@
+"""The template: structure, locking, validation, identity, reproducibility (on the real files)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from xltool.identity import KEYS
+from xltool.layout import build_layout, defined_name
+from xltool.model import Model
+from xltool.writer import TemplateOptions, write_template
+
+from support import ROOT, fields_file, model_for
+
+OPTS = TemplateOptions(year=2025, org_name="示例县城关镇人民政府", org_code="11330000MB0000000H", level="township", deadline="2026-01-31", contact="张三 0000-1234567", issue_date="2026-01-05")
+DV_KIND = {"count": ("whole", "between", "0"), "signed_count": ("whole", "between", "-999999999"), "amount": ("decimal", "greaterThanOrEqual", "0"), "integer": ("whole", "between", "2000"), "text": ("textLength", "lessThanOrEqual", None), "string": ("textLength", "lessThanOrEqual", "200")}
+
+
+@pytest.fixture(scope="module", params=["2021", "2019"])
+def written(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Model, Path]:
+    year = request.param
+    model = model_for(year)
+    data, _ = write_template(model, OPTS)
+    path = tmp_path_factory.mktemp("tpl") / f"t{year}.xlsx"
+    path.write_bytes(data)
+    return year, model, path
+
+
+def test_generation_raises_no_xlsxwriter_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for year in ("2021", "2019"):
+            write_template(model_for(year), OPTS)
+
+
+def test_every_field_cell_label_lock_and_validation(written: tuple[str, Model, Path]) -> None:
+    year, model, path = written
+    layout = build_layout(model)
+    wb = openpyxl.load_workbook(path)
+    # every label cell shows exactly the layout's text
+    for sheet in layout.sheets:
+        ws = wb[sheet.name]
+        for t in sheet.texts:
+            assert ws.cell(t.box.row + 1, t.box.col + 1).value == t.display, t.box.where
+    official = {f["pointer"]: tuple(f["labels"]) for f in fields_file(year)}
+    validations = {}
+    for sheet in layout.sheets:
+        for dv in wb[sheet.name].data_validations.dataValidation:
+            for rng in dv.sqref.ranges:
+                validations[(sheet.name, rng.coord.split(":")[0])] = dv
+    names = wb.defined_names
+    for ptr, cell in layout.fields.items():
+        b = cell.box
+        assert cell.label_path == official[ptr]
+        c = wb[b.sheet].cell(b.row + 1, b.col + 1)
+        kind = model.by_pointer[ptr].kind
+        if cell.derived:
+            assert c.protection.locked, ptr
+            assert isinstance(c.value, str) and c.value.startswith("=SUM("), ptr
+            assert (b.sheet, b.a1) not in validations
+        else:
+            assert not c.protection.locked, ptr
+            assert c.fill.fgColor.rgb.endswith("FFF2CC"), ptr
+            dv = validations[(b.sheet, b.a1)]
+            vtype, op, first = DV_KIND[kind]
+            assert (dv.type, dv.operator or "between") == (vtype, op), ptr
+            if first is not None:
+                assert dv.formula1 == first, ptr
+            assert dv.showErrorMessage and dv.showInputMessage and dv.prompt, ptr
+            expected_style = "warning" if ptr == "/overview" else "stop"
+            assert (dv.errorStyle or "stop") == expected_style, ptr
+            assert names[defined_name(ptr)].attr_text == f"'{b.sheet}'!${re.sub(r'[0-9]', '', b.a1)}${b.row + 1}"
+    overview = validations[(layout.fields["/overview"].box.sheet, layout.fields["/overview"].box.a1)]
+    assert overview.formula1 == "1000"
+
+
+def test_only_inputs_are_unlocked(written: tuple[str, Model, Path]) -> None:
+    _, model, path = written
+    layout = build_layout(model)
+    inputs = {
+        (c.box.sheet, r + 1, col + 1)
+        for c in layout.fields.values()
+        if not c.derived
+        for r in range(c.box.row, c.box.last_row + 1)
+        for col in range(c.box.col, c.box.last_col + 1)
+    }
+    wb = openpyxl.load_workbook(path)
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, ws.title
+        for row in ws.iter_rows():
+            for c in row:
+                if not c.protection.locked:
+                    assert (ws.title, c.row, c.column) in inputs, f"{ws.title}!{c.coordinate}"
+
+
+def test_workbook_structure_protected_and_identity_hidden(written: tuple[str, Model, Path]) -> None:
+    _, model, path = written
+    with zipfile.ZipFile(path) as z:
+        wbxml = z.read("xl/workbook.xml").decode()
+    assert '<workbookProtection lockStructure="1"/>' in wbxml
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == build_layout(model).sheet_names
+    meta = wb[model.meta_sheet]
+    assert meta.sheet_state == "hidden"
+    values = {meta.cell(i + 1, 1).value: meta.cell(i + 1, 2).value for i in range(len(KEYS))}
+    assert values["schema_name"] == model.name and values["schema_version"] == "1.0.0"
+    assert values["layout_fingerprint"] == build_layout(model).fingerprint
+    assert (values["year"], values["org_name"], values["org_code"], values["level"], values["issue_date"]) == ("2025", "示例县城关镇人民政府", "11330000MB0000000H", "township", "2026-01-05")
+    assert re.fullmatch(r"[0-9A-F]{12}", values["serial"])
+    for key in KEYS:
+        assert wb.defined_names[f"xltool.{key}"].attr_text == f"'{model.meta_sheet}'!$B${KEYS.index(key) + 1}"
+    props = {p.name: p.value for p in wb.custom_doc_props.props}
+    assert props["xltool.schema_id"] == model.id
+    assert props["xltool.serial"] == values["serial"]
+
+
+def test_password_protects_sheets_and_structure() -> None:
+    data, _ = write_template(model_for("2021"), TemplateOptions(issue_date="2026-01-05", password="secret"))
+    with zipfile.ZipFile(__import__("io").BytesIO(data)) as z:
+        wbxml = z.read("xl/workbook.xml").decode()
+        sheet = z.read("xl/worksheets/sheet2.xml").decode()
+    assert re.search(r'<workbookProtection workbookPassword="[0-9A-F]{4}" lockStructure="1"/>', wbxml)
+    assert re.search(r'<sheetProtection password="[0-9A-F]{4}"', sheet)
+
+
+def test_print_setup_like_the_official_report(written: tuple[str, Model, Path]) -> None:
+    _, model, path = written
+    wb = openpyxl.load_workbook(path)
+    for spec in model.sheets:
+        ws = wb[spec.name]
+        assert ws.page_setup.paperSize == 9
+        assert ws.page_setup.orientation == spec.orientation
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
+        assert "示例县城关镇人民政府" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
+    assert wb["三、依申请公开"].print_title_rows == "$5:$7"
+
+
+def test_instructions_sheet(written: tuple[str, Model, Path]) -> None:
+    _, model, path = written
+    ws = openpyxl.load_workbook(path)[model.instructions_sheet]
+    text = "\n".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+    for needle in ("2026-01-31", "张三 0000-1234567", "无数据请填0", model.name, "1.0.0", "示例县城关镇人民政府"):
+        assert needle in text
+
+
+def test_checks_sheet_lists_every_rule_instance(written: tuple[str, Model, Path]) -> None:
+    _, model, path = written
+    ws = openpyxl.load_workbook(path)[model.checks_sheet]
+    rows = [(ws.cell(r, 1).value, ws.cell(r, 3).value or None) for r in range(4, 4 + sum(len(x.instances) for x in model.rules))]
+    assert rows == [(rule.id, inst.item_label) for rule in model.rules for inst in rule.instances]
+    assert ws.cell(4, 4).value.startswith("='三、依申请公开'!")  # R1 state taken from the table's check cell
+
+
+def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Path) -> None:
+    a, _ = write_template(model_for("2021"), OPTS)
+    b, _ = write_template(model_for("2021"), OPTS)
+    assert a == b
+    c, _ = write_template(model_for("2021"), TemplateOptions(**{**OPTS.__dict__, "org_name": "另一个乡"}))
+    assert c != a
+    for year in ("2021", "2019"):
+        out = tmp_path / f"{year}.xlsx"
+        r = subprocess.run([sys.executable, "-m", "xltool", "template", "--schema", f"annual-report-{year}", "-o", str(out), "--issue-date", "2026-01-01"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert out.read_bytes() == (ROOT / "templates" / f"annual-report-{year}.xlsx").read_bytes(), "run `make templates`"

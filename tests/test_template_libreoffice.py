@@ -1,0 +1,164 @@
+"""LibreOffice recalculates filled templates; every ✓/✗ cell and every total must equal the Python
+evaluator (the authority). Also: a LibreOffice re-save keeps protection, inputs, validations,
+defined names and identity."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import libreoffice as lo
+from xltool.evaluate import BLANK, FAIL, PASS, SKIPPED, derive, evaluate
+from xltool.excel import FAIL_MARK, PASS_MARK, WARN_MARK
+from xltool.identity import KEYS
+from xltool.layout import build_layout
+from xltool.model import Model
+from xltool.writer import TemplateOptions, write_template
+
+from support import model_for
+
+pytestmark = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
+
+TEXTS = ["", "本年度未收取信息处理费。", "无其他需要报告的事项。", "字" * 1001, "第一段\n第二段"]
+
+
+def fill_strategy(model: Model) -> st.SearchStrategy[dict[str, Any]]:
+    """Random inputs (blanks included) and, sometimes, totals typed over their formulas."""
+    inputs = {}
+    for f in model.fields:
+        if f.pointer in model.derived:
+            continue
+        if f.kind == "count":
+            inputs[f.pointer] = st.one_of(st.none(), st.integers(0, 40))
+        elif f.kind == "signed_count":
+            inputs[f.pointer] = st.one_of(st.none(), st.integers(-20, 20))
+        elif f.kind == "amount":
+            inputs[f.pointer] = st.one_of(st.none(), st.integers(0, 10**8).map(lambda n: n / 10**6))
+        elif f.kind == "integer":
+            inputs[f.pointer] = st.one_of(st.none(), st.integers(2019, 2030))
+        else:
+            inputs[f.pointer] = st.one_of(st.none(), st.sampled_from(TEXTS))
+    derived = sorted(model.derived)
+    overrides = st.dictionaries(st.sampled_from(derived), st.integers(0, 60), max_size=4)
+    return st.fixed_dictionaries({"inputs": st.fixed_dictionaries(inputs), "overrides": overrides})
+
+
+def mark(outcome: Any) -> str:
+    if outcome.state == PASS:
+        return PASS_MARK
+    if outcome.state == FAIL:
+        return FAIL_MARK if outcome.rule.severity == "error" else WARN_MARK
+    assert outcome.state in (BLANK, SKIPPED)
+    return ""
+
+
+def write_filled(model: Model, blank: bytes, case: dict[str, Any], path: Path) -> None:
+    """Type the values into the blank template with openpyxl (formulas keep no cached values)."""
+    layout = build_layout(model)
+    wb = openpyxl.load_workbook(io.BytesIO(blank))
+    for ptr, value in {**case["inputs"], **case["overrides"]}.items():
+        if value is None:
+            continue
+        b = layout.fields[ptr].box
+        wb[b.sheet].cell(b.row + 1, b.col + 1).value = value
+    wb.save(path)
+
+
+def check_agreement(model: Model, case: dict[str, Any], recalculated: Path) -> None:
+    layout = build_layout(model)
+    wb = openpyxl.load_workbook(recalculated, data_only=True)
+    values = derive(model, {**case["inputs"], **case["overrides"]}, keep=set(case["overrides"]))
+    outcomes = evaluate(model, values, level="township", derived=model.derived)
+    checks_ws = wb[model.checks_sheet]
+    for i, o in enumerate(outcomes):
+        state = checks_ws.cell(4 + i, 4).value or ""
+        assert state == mark(o), (o.rule.id, o.instance.key, state, o.state, o.left, o.right)
+        placed = layout.checks.get((o.rule.id, o.instance.index))
+        if placed is not None:
+            cell = wb[placed.box.sheet].cell(placed.box.row + 1, placed.box.col + 1).value or ""
+            assert cell == mark(o), placed.box.where
+    for ptr in model.derived:
+        b = layout.fields[ptr].box
+        got = wb[b.sheet].cell(b.row + 1, b.col + 1).value
+        expected = values[ptr] if values[ptr] is not None else 0
+        assert got == expected, (ptr, got, expected)
+    fails = sum(1 for o in outcomes if o.state == FAIL and o.rule.severity == "error")
+    passes = sum(1 for o in outcomes if o.state == PASS)
+    summary = wb[layout.sheets[0].name].cell(2, 1).value
+    assert summary == (f"有 {fails} 处不一致，请核对标红单元格" if fails else "校验通过" if passes else "尚未填写")
+
+
+@pytest.mark.parametrize("year", ["2021", "2019"])
+def test_excel_checks_agree_with_python_after_libreoffice_recalculation(year: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    model = model_for(year)
+    blank, _ = write_template(model, TemplateOptions(year=2025, level="township", issue_date="2026-01-05"))
+
+    @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @given(st.lists(fill_strategy(model), min_size=6, max_size=6))
+    def run(cases: list[dict[str, Any]]) -> None:
+        tmp = tmp_path_factory.mktemp("agree")
+        paths = []
+        for i, case in enumerate(cases):
+            p = tmp / f"case{i}.xlsx"
+            write_filled(model, blank, case, p)
+            paths.append(p)
+        outs = lo.convert_many(paths, tmp / "out", "xlsx")
+        for case, out in zip(cases, outs):
+            check_agreement(model, case, out)
+
+    run()
+
+
+def test_every_rule_fails_somewhere_in_a_planted_case(tmp_path: Path) -> None:
+    """A deterministic case that violates every rule once, so no rule's formula goes untested."""
+    model = model_for("2021")
+    blank, _ = write_template(model, TemplateOptions(year=2025, level="township", issue_date="2026-01-05"))
+    inputs = {f.pointer: 1 for f in model.fields if f.numeric and f.pointer not in model.derived}
+    inputs.update({"/overview": "字" * 1001, "/other_matters": "无", "/problems": "无", "/organization/name": "某乡", "/organization/code": "", "/year": 2025})
+    overrides = {"/applications/received/total": 99, "/applications/results/total/natural_person": 77, "/review_litigation/review/total": 5}
+    case = {"inputs": inputs, "overrides": overrides}
+    src = tmp_path / "planted.xlsx"
+    write_filled(model, blank, case, src)
+    out = lo.recalc_resave(src, tmp_path / "planted-lo.xlsx")
+    check_agreement(model, case, out)
+    values = derive(model, {**inputs, **overrides}, keep=set(overrides))
+    failed = {o.rule.id for o in evaluate(model, values, level="township", derived=model.derived) if o.state == FAIL}
+    assert failed == {"R1", "R2", "R3", "R4", "W1", "W2", "W3"}
+
+
+def test_libreoffice_resave_keeps_protection_inputs_validations_names_identity(tmp_path: Path) -> None:
+    model = model_for("2021")
+    layout = build_layout(model)
+    data, ident = write_template(model, TemplateOptions(year=2025, org_name="某乡", level="township", issue_date="2026-01-05", password=""))
+    src = tmp_path / "t.xlsx"
+    src.write_bytes(data)
+    out = lo.recalc_resave(src, tmp_path / "resaved.xlsx")
+    with zipfile.ZipFile(out) as z:
+        # LibreOffice keeps the workbookProtection element but drops lockStructure when it saves
+        # (a LibreOffice limitation): structure locking is only guaranteed on our own files.
+        assert "<workbookProtection" in z.read("xl/workbook.xml").decode()
+    wb = openpyxl.load_workbook(out)
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, ws.title
+    n_validations = 0
+    for ptr, cell in layout.fields.items():
+        c = wb[cell.box.sheet].cell(cell.box.row + 1, cell.box.col + 1)
+        assert c.protection.locked == cell.derived, ptr
+        if not cell.derived:
+            target = wb.defined_names[cell.defined_name].attr_text.replace("$", "").replace("'", "")
+            assert target == f"{cell.box.sheet}!{cell.box.a1}", ptr
+    for s in layout.sheets:
+        n_validations += sum(len(dv.sqref.ranges) for dv in wb[s.name].data_validations.dataValidation)
+    assert n_validations == sum(1 for c in layout.fields.values() if not c.derived)
+    meta = wb[model.meta_sheet]
+    assert meta.sheet_state == "hidden"
+    assert {meta.cell(i + 1, 1).value: meta.cell(i + 1, 2).value or "" for i in range(len(KEYS))} == ident.as_dict()
+    for key in KEYS:
+        assert f"xltool.{key}" in wb.defined_names
