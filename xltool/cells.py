@@ -216,7 +216,9 @@ class OpenpyxlSource:
     def protected_sheets(self) -> set[str]:
         out = set()
         for name in self.sheet_names:
-            self._xml(name)
+            if name not in self._protected:
+                prot = _PROT_RE.search(self._wb._archive.read(self._wb[name]._worksheet_path))
+                self._protected[name] = bool(prot) and _attrs(prot.group(1)).get("sheet", "0").lower() in _TRUE
             if self._protected[name]:
                 out.add(name)
         return out

@@ -16,6 +16,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable
 
 from . import safety
@@ -105,6 +106,11 @@ def _fail(code: str, path: str, zh: str, en: str, **details: Any) -> InputFileEr
     return InputFileError(code, zh, en, path=path, details=details)
 
 
+@lru_cache(maxsize=16)
+def _digest(model: Model) -> str:
+    return model.digest  # a hash of the whole schema document: computed once per model
+
+
 def _check_identity(found: dict[str, str], model: Model | None, path: str) -> Model:
     name = found.get("schema_name", "")
     if not (name or found.get("schema_id")):
@@ -126,13 +132,14 @@ def _check_identity(found: dict[str, str], model: Model | None, path: str) -> Mo
                     f"this file is a {fe.removesuffix('版')} template ({name}); this collection uses {model.name}; "
                     "fill in the template you were sent",
                     file_schema=name, expected_schema=model.name)
-    if found.get("schema_digest") and found["schema_digest"] != model.digest:
+    digest = _digest(model)
+    if found.get("schema_digest") and found["schema_digest"] != digest:
         raise _fail("WRONG_SCHEMA", path,
                     f"此文件的模式（{name} {found.get('schema_version', '')}，摘要 {found['schema_digest']}）与本次使用的"
-                    f"（{model.name} {model.version}，摘要 {model.digest}）不一致，请使用新下发的模板重新填写",
+                    f"（{model.name} {model.version}，摘要 {digest}）不一致，请使用新下发的模板重新填写",
                     f"the file's schema ({name} {found.get('schema_version', '')}, digest {found['schema_digest']}) differs from "
-                    f"the one in use ({model.name} {model.version}, digest {model.digest}); fill in the template you were sent",
-                    file_digest=found["schema_digest"], expected_digest=model.digest)
+                    f"the one in use ({model.name} {model.version}, digest {digest}); fill in the template you were sent",
+                    file_digest=found["schema_digest"], expected_digest=digest)
     fingerprint = build_layout(model).fingerprint
     if found.get("layout_fingerprint", "") != fingerprint:
         raise _fail("WRONG_LAYOUT", path,
