@@ -21,8 +21,10 @@ from .excel import FAIL_MARK, PASS_MARK, WARN_MARK, compiler_for
 from .identity import Identity, defined_name as identity_name
 from .layout import Box, FieldCell, Layout, SheetLayout, build_layout, col_letter, sheet_ref
 from .model import Field, Model
+from .highlight import highlights
 from .protection import protect_structure
-from .rules import Compare, Const, Len, Ref, Rule, RuleInstance, input_refs, refs_of
+from .validation import validation_options
+from .rules import Compare, Rule, RuleInstance
 
 INPUT_BG = "#FFF2CC"
 DERIVED_BG = "#EDEDED"
@@ -295,49 +297,9 @@ class _Writer:
         else:
             _ok(ws.write_string(row, col, str(value), fmt), "string")
 
-    def _length_rule(self, pointer: str) -> tuple[int, str] | None:
-        """A rule `len(field) <= N` becomes the field's length validation (warning or stop)."""
-        for rule in self.model.rules:
-            for inst in rule.instances:
-                c = inst.check
-                if isinstance(c, Compare) and c.op == "le" and isinstance(c.left, Len) and c.left.arg == Ref(pointer) and isinstance(c.right, Const):
-                    return int(c.right.value), rule.severity
-        return None
-
     def _validation(self, ws: Worksheet, fc: FieldCell, f: Field) -> None:
         b = fc.box
-        title = (fc.label_path[-1] if fc.label_path else f.pointer)[:32]
-        opts: dict[str, Any]
-        if f.kind == "count":
-            opts = {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": INT_MAX,
-                    "input_message": "请填写不小于0的整数；无数据请填0。", "error_message": "此处只能填写不小于0的整数，不要填写小数、负数、单位或文字。"}
-        elif f.kind == "signed_count":
-            opts = {"validate": "integer", "criteria": "between", "minimum": -INT_MAX, "maximum": INT_MAX,
-                    "input_message": "请填写整数，减少时填负数（如 -4）；无数据请填0。", "error_message": "此处只能填写整数（减少填负数，如 -4），不要填写“减”“增”等文字。"}
-        elif f.kind == "amount":
-            unit = f"单位：{f.unit}，" if f.unit else ""
-            places = f"最多{f.decimals}位小数" if f.decimals is not None else "可含小数"
-            opts = {"validate": "decimal", "criteria": ">=", "value": 0,
-                    "input_message": f"请填写不小于0的数字（{unit}{places}）；无数据请填0。", "error_message": f"此处只能填写不小于0的数字（{unit}{places}），不要填写“元”“万元”等单位。"}
-        elif f.kind == "integer":
-            lo = int(f.minimum) if f.minimum is not None else 0
-            hi = int(f.maximum) if f.maximum is not None else INT_MAX
-            opts = {"validate": "integer", "criteria": "between", "minimum": lo, "maximum": hi,
-                    "input_message": f"请填写{lo}至{hi}之间的整数。", "error_message": f"此处只能填写{lo}至{hi}之间的整数。"}
-        else:
-            limit = f.max_length or 32767
-            error_type = "stop"
-            soft = self._length_rule(f.pointer)
-            msg = f"请填写文字，不超过{limit}字。"
-            if soft:
-                limit, sev = soft
-                error_type = "warning" if sev == "warning" else "stop"
-                msg = f"请填写文字，篇幅原则上不超过{limit}字。"
-            opts = {"validate": "length", "criteria": "<=", "value": limit, "error_type": error_type,
-                    "input_message": msg, "error_message": f"超过{limit}字。" + ("可以继续，但请精简。" if error_type == "warning" else "")}
-        opts.setdefault("error_type", "stop")
-        opts.update({"input_title": title, "error_title": "输入有误"})
-        _ok(ws.data_validation(b.row, b.col, b.last_row, b.last_col, opts), f"validation {b.where}")
+        _ok(ws.data_validation(b.row, b.col, b.last_row, b.last_col, validation_options(self.model, fc, f)), f"validation {b.where}")
 
     def _checks_sheet(self, ws: Worksheet) -> None:
         m, fm = self.model, self.formats
@@ -388,46 +350,10 @@ class _Writer:
         self._protect(ws)
 
     def _conditional_formats(self, ws: Worksheet, s: SheetLayout) -> None:
-        """Red (or yellow for warnings) on every cell a failing check involves.
-
-        One rule per (rule, sheet) where every instance's cells share a row (or a column) with its
-        check cell: the formula then uses a relative row (column) and covers all instances at once.
-        Otherwise one rule per instance. Keeps files small and fast to open."""
+        """Red (or yellow for warnings) on every cell a failing check involves."""
         fm = self.formats
-        on_sheet = {fc.pointer: fc for fc in s.fields}
-        for rule in self.model.rules:
-            mark = FAIL_MARK if rule.severity == "error" else WARN_MARK
-            fmt = fm["red"] if rule.severity == "error" else fm["warn"]
-            per_instance: list[tuple[str, list[Box]]] = []
-            rows_rel: list[tuple[int, list[Box]]] = []  # (state col, boxes)
-            cols_rel: list[tuple[int, list[Box]]] = []  # (state row, boxes)
-            for inst in rule.instances:
-                boxes = [on_sheet[p].box for p in dict.fromkeys(refs_of(inst.check)) if p in on_sheet]
-                if not boxes:
-                    continue
-                chk = self.layout.checks.get((rule.id, inst.index))
-                if chk is not None and chk.box.sheet == s.name and all(b.row == chk.box.row for b in boxes):
-                    rows_rel.append((chk.box.col, boxes))
-                elif chk is not None and chk.box.sheet == s.name and all(b.col == chk.box.col for b in boxes):
-                    cols_rel.append((chk.box.row, boxes))
-                else:
-                    per_instance.append((self.state_cells[(rule.id, inst.index)], boxes))
-            if rows_rel and len({c for c, _ in rows_rel}) == 1:
-                boxes = sorted((b for _, bs in rows_rel for b in bs), key=lambda b: (b.row, b.col))
-                first = boxes[0]
-                criteria = f'=${col_letter(rows_rel[0][0])}{first.row + 1}="{mark}"'
-                self._cf(ws, boxes, criteria, fmt)
-            else:
-                per_instance += [(sheet_ref(s.name, s_row, s_col), bs) for s_col, bs in rows_rel for s_row in [bs[0].row]]
-            if cols_rel and len({r for r, _ in cols_rel}) == 1:
-                boxes = sorted((b for _, bs in cols_rel for b in bs), key=lambda b: (b.row, b.col))
-                first = boxes[0]
-                criteria = f'={col_letter(first.col)}${cols_rel[0][0] + 1}="{mark}"'
-                self._cf(ws, boxes, criteria, fmt)
-            else:
-                per_instance += [(sheet_ref(s.name, s_row, bs[0].col), bs) for s_row, bs in cols_rel]
-            for state, boxes in per_instance:
-                self._cf(ws, boxes, f'={state}="{mark}"', fmt)
+        for hl in highlights(self.model, self.layout, s, self.state_cells):
+            self._cf(ws, hl.boxes, hl.criteria, fm["red"] if hl.severity == "error" else fm["warn"])
         if s.checks:
             rng = " ".join(sorted({c.box.a1 for c in s.checks}))
             first = s.checks[0].box
