@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
-# The main job on the built-in default schema, end to end, in ./demo-out.
+# The main job on the built-in default schema, end to end, in ./demo-out:
+# template -> filled workbook -> read -> JSON -> validate, and a feedback workbook for a wrong file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=demo-out
 rm -rf "$out"; mkdir -p "$out"
+step() { printf '\n== %s\n' "$*"; }
 
-echo "== 1. 生成模板 / write the default template"
-xltool template --year 2025 --org 示例县城关镇人民政府 --level township \
-  --deadline 2026-01-31 --contact "县政务公开办 0000-0000000" --issue-date 2026-01-05 -o "$out/template.xlsx"
+step "1. 生成默认模板 / write the default (2021-format) template"
+xltool template --year 2023 --org 示例县城关镇人民政府 --org-code 11330000MB0000000H --level township \
+  --deadline 2024-01-31 --contact "县政务公开办 0000-0000000" --issue-date 2024-01-05 -o "$out/template.xlsx"
 
-echo "== 2. 校验样例 / validate the bundled samples"
+step "2. 模拟乡镇填报：把样例报告写入模板 / fill it with the sample report"
+xltool fill samples/synthetic-2021.json --level township --issue-date 2024-01-05 -o "$out/filled.xlsx"
+
+step "3. 读回并校验 / read it back to validated JSON"
+xltool read "$out/filled.xlsx" -o "$out/filled.json"
+
+step "4. 校验 JSON / validate the JSON (and the real 胡村乡 2020 report, 2019 format)"
+xltool validate "$out/filled.json"
 xltool validate samples/hucun-2020.json
-xltool validate samples/synthetic-2021.json
+
+step "5. 有错误的文件：列出问题并生成反馈工作簿 / a wrong file: issues and a feedback workbook"
+xltool fill samples/synthetic-errors-2021.json --level township --issue-date 2024-01-05 -o "$out/wrong.xlsx"
 set +e
-xltool validate samples/synthetic-errors-2021.json
+xltool read "$out/wrong.xlsx" --feedback "$out/wrong-反馈.xlsx"
 rc=$?
 set -e
-echo "(exit code $rc: the planted errors are found)"
+echo "(exit code $rc: errors found; feedback workbook: $out/wrong-反馈.xlsx)"
+cmp -s <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("_meta"); print(json.dumps(d, sort_keys=True))' "$out/filled.json") \
+       <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("_meta"); print(json.dumps(d, sort_keys=True))' samples/synthetic-2021.json) \
+  && echo "round trip: $out/filled.json == samples/synthetic-2021.json"

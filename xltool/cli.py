@@ -185,6 +185,64 @@ def template(
     _run(body, lang)
 
 
+@app.command()
+def fill(
+    report: Path = typer.Argument(..., help="报告 JSON 文件 / report JSON file"),
+    output: Path = typer.Option(..., "-o", "--output", help="输出的已填模板 / filled workbook to write"),
+    schema: Optional[str] = SchemaOpt,
+    year: Optional[int] = typer.Option(None, "--year", help="报告年度，默认取自报告 / report year"),
+    org: Optional[str] = typer.Option(None, "--org", help="发放给的单位，默认取自报告 / organisation"),
+    org_code: Optional[str] = typer.Option(None, "--org-code", help="统一社会信用代码 / organisation code"),
+    level: Optional[str] = typer.Option(None, "--level", help="单位层级 / organisation level"),
+    issue_date: Optional[str] = typer.Option(None, "--issue-date", help="发放日期 YYYY-MM-DD / issue date"),
+    lang: Lang = LangOpt,
+) -> None:
+    """把报告 JSON 写入新模板（结转上年数据、重发更正文件）。 Write a report into a fresh template."""
+
+    def body() -> int:
+        from .fill import fill_report
+        from .fsutil import write_atomic
+
+        data, ident, model = fill_report(report, schema=schema, year=year, org=org, org_code=org_code, level=level, issue_date=issue_date or _today())
+        write_atomic(output, data)
+        typer.echo(f"已写入：{output}（{model.name}，{ident.org_name or '未指定单位'}，模板编号 {ident.serial}）" if lang is Lang.zh else f"wrote {output} ({model.name}, serial {ident.serial})")
+        return 0
+
+    _run(body, lang)
+
+
+@app.command()
+def read(
+    workbook: Path = typer.Argument(..., help="填报后的工作簿 / filled workbook"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="写出报告 JSON / write the report JSON"),
+    schema: Optional[str] = SchemaOpt,
+    fmt: Fmt = FormatOpt,
+    strict: bool = typer.Option(False, "--strict", help="空白单元格视为错误 / blanks are errors"),
+    lang: Lang = LangOpt,
+    level: Optional[str] = LevelOpt,
+    feedback: Optional[Path] = typer.Option(None, "--feedback", help="写出标注问题的反馈工作簿 / write a feedback workbook"),
+) -> None:
+    """读取填报后的工作簿，校验并输出 JSON。 Read a filled workbook back to validated JSON."""
+
+    def body() -> int:
+        from .fsutil import write_text_atomic
+        from .model import load_model
+        from .reader import read_workbook
+
+        model = load_model(schema) if schema else None
+        result = read_workbook(workbook, model=model, strict=strict, level=level)
+        if output is not None:
+            write_text_atomic(output, result.to_json())
+        if feedback is not None:
+            from .feedback import write_feedback
+
+            write_feedback(workbook, result.issues, feedback, lang=lang.value)
+        _emit_issues(result.issues, fmt, lang, {"file": str(workbook), "schema": result.model.name, "output": str(output) if output else None})
+        return result.exit_code
+
+    _run(body, lang)
+
+
 def main() -> None:
     """Console entry point."""
     app(prog_name="xltool")

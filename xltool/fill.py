@@ -1,0 +1,51 @@
+"""`fill`: a report JSON written into a fresh template (carry last year's data, re-issue a
+corrected file, make test files). The writer does the work; this module maps report -> options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .evaluate import flatten
+from .identity import Identity
+from .model import Model, load_model
+from .report_io import detect_schema, load_report
+from .writer import TemplateOptions, write_template
+
+
+def _plain(v: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(v, Decimal):
+        return int(v) if v == v.to_integral_value() and v.as_tuple().exponent >= 0 else float(v)
+    return v
+
+
+def fill_report(
+    path: str | Path,
+    *,
+    schema: str | None = None,
+    year: int | None = None,
+    org: str | None = None,
+    org_code: str | None = None,
+    level: str | None = None,
+    issue_date: str = "",
+) -> tuple[bytes, Identity, Model]:
+    """The filled template bytes; identity defaults come from the report itself."""
+    report = load_report(path)
+    model = load_model(schema or detect_schema(report))
+    values = {p: _plain(v) for p, v in flatten(model, report).items()}
+    organization = report.get("organization") if isinstance(report.get("organization"), dict) else {}
+    meta = report.get("_meta") if isinstance(report.get("_meta"), dict) else {}
+    template = meta.get("template") if isinstance(meta.get("template"), dict) else {}
+    report_year = report.get("year") if isinstance(report.get("year"), int) else None
+    opts = TemplateOptions(
+        year=year if year is not None else report_year,
+        org_name=org if org is not None else str(organization.get("name") or ""),
+        org_code=org_code if org_code is not None else str(organization.get("code") or ""),
+        level=level if level is not None else str(template.get("level") or meta.get("level") or ""),
+        issue_date=issue_date,
+        values=values,
+    )
+    data, ident = write_template(model, opts)
+    return data, ident, model
