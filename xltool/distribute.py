@@ -12,7 +12,7 @@ from pathlib import Path
 from .fsutil import write_atomic, write_text_atomic
 from .model import Model
 from .roster import Org
-from .sanitize import safe_filename
+from .sanitize import safe_filename, safe_text
 from .writer import TemplateOptions, write_template
 
 
@@ -62,10 +62,11 @@ def write_manifest(out_dir: Path, model: Model, base: TemplateOptions, written: 
         {"单位名称": w.org.name, "统一社会信用代码": w.org.code, "层级": w.org.level, "文件": w.file, "模板编号": w.serial, "sha256": w.sha256}
         for w in written
     ]
+    csv_rows = [{k: safe_text(v) for k, v in r.items()} for r in rows]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["单位名称"], lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(csv_rows)
     write_atomic(out_dir / "manifest.csv", ("\ufeff" + buf.getvalue()).encode("utf-8"))
     doc = {
         "schema": model.name,
