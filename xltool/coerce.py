@@ -106,8 +106,8 @@ def show(value: Any) -> str:
 
 # -- text that should be a number -------------------------------------------------------------
 
-_FULLWIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９．，＋－"}
-_FULLWIDTH.update({0x2212: ord("-"), 0x2012: ord("-"), 0x2013: ord("-"), 0xFF0E: ord(".")})
+_FULLWIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９．＋－"}
+_FULLWIDTH.update({0x2212: ord("-"), 0x2012: ord("-"), 0x2013: ord("-")})  # minus signs from word processors
 _NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -126,6 +126,7 @@ def _from_text(text: str) -> tuple[int | float | None, list[str]]:
     converted = stripped.translate(_FULLWIDTH)
     if converted != stripped:
         steps.append("FULLWIDTH_DIGITS")
+    converted = converted.replace("，", ",")  # a full-width comma is a separator, not a digit
     if "," in converted:
         if not _GROUPED_RE.match(converted):
             return None, steps
@@ -195,7 +196,7 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
         low, high = _bounds(f)
         zero_ok = (low is None or low <= 0) and (high is None or high >= 0)
         if strict or not zero_ok:
-            return Coerced(None, [Problem("BLANK_CELL", "error", f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else ""),
+            return Coerced(0 if zero_ok else None, [Problem("BLANK_CELL", "error", f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else ""),
                                           f"blank; expected {exp_en}" + (" (0 when there is nothing to report)" if zero_ok else ""), exp_zh, None)])
         return Coerced(0, [Problem("BLANK_CELL", "warning", "未填写，已按0计；无数据请填0", "blank, read as 0; type 0 when there is nothing to report", 0, None)])
 
@@ -228,7 +229,8 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
             return Coerced(None, problems + [Problem("TEXT_IN_NUMBER", "error",
                                                      f"应填写{exp_zh}，只能填写数字，不能含单位或文字；实际填写了「{value}」",
                                                      f"expected {exp_en}: a number only, no units or words; found '{value}'", exp_zh, value)])
-        problems += _text_warnings(value, number, steps)
+        if math.isfinite(number):
+            problems += _text_warnings(value, number, steps)
         value = number
     if isinstance(value, Decimal):
         value = _decimal_value(value)
@@ -246,7 +248,7 @@ _STEP_TEXT = {
 }
 
 
-def _text_warnings(text: str, number: int | float, steps: list[str]) -> list[Problem]:
+def _text_warnings(text: str, number: float, steps: list[str]) -> list[Problem]:
     out = []
     for code in steps or ["TEXT_NUMBER"]:
         zh, en = _STEP_TEXT[code]
@@ -255,7 +257,7 @@ def _text_warnings(text: str, number: int | float, steps: list[str]) -> list[Pro
     return out
 
 
-def _check_number(value: int | float, f: Field, problems: list[Problem]) -> Coerced:
+def _check_number(value: float, f: Field, problems: list[Problem]) -> Coerced:
     exp_zh, exp_en = expected_zh(f), expected_en(f)
     if isinstance(value, float) and not math.isfinite(value):
         return Coerced(None, problems + [Problem("NOT_FINITE", "error", f"应填写{exp_zh}，实际数值无效（{show(value)}）",

@@ -15,19 +15,21 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from . import safety
-from .cells import CellError, CellSource, open_source
+from .cells import CellError, CellSource, SourceError, open_source, parse_name_ref
 from .coerce import coerce, show
-from .errors import InputFileError, XltoolError
+from .errors import InputFileError
 from .evaluate import derive, eval_expr, unflatten
 from .identity import KEYS, NAME_PREFIX, Identity
 from .issues import Issue, exit_code, sort_issues
 from .layout import Box, Layout, SheetLayout, a1, build_layout
 from .model import Model, load_model
+from .rules import input_refs, refs_of
 from .schemas import builtin_names
 from .validate import decimal_issues, rule_issues, schema_issues
 
@@ -36,7 +38,6 @@ from .validate import decimal_issues, rule_issues, schema_issues
 IDENTITY_FIELDS = {"org_name": "/organization/name", "org_code": "/organization/code", "year": "/year"}
 
 META_ROWS = len(KEYS) + 8
-_NAME_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?(\d+)$")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 
@@ -58,15 +59,11 @@ class ReadResult:
         return json.dumps(self.report, ensure_ascii=False, indent=1, default=str)
 
 
+def _shown(value: Any) -> str:
+    return "" if value is None else show(value)
+
+
 # -- identity ----------------------------------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _meta_rows(source: CellSource, sheet: str) -> dict[str, str]:
@@ -74,12 +71,13 @@ def _meta_rows(source: CellSource, sheet: str) -> dict[str, str]:
     for r in range(META_ROWS):
         key = source.get(sheet, r, 0).value
         if isinstance(key, str) and key in KEYS:
-            out[key] = _text(source.get(sheet, r, 1).value)
+            value = source.get(sheet, r, 1).value  # a number only if a program converted it
+            out[key] = str(int(value)) if isinstance(value, float) and value.is_integer() else _shown(value)
     return out
 
 
-def _find_identity(source: CellSource, model: Model | None) -> tuple[dict[str, str], str | None]:
-    """Identity from the hidden meta sheet, completed by the custom properties; and the meta sheet."""
+def _find_identity(source: CellSource, model: Model | None) -> dict[str, str]:
+    """Identity from the hidden meta sheet (what the template says), completed by the properties."""
     props = {k[len(NAME_PREFIX):]: v for k, v in source.custom_properties().items() if k.startswith(NAME_PREFIX)}
     names = source.sheet_names
     candidates: list[str] = []
@@ -92,8 +90,8 @@ def _find_identity(source: CellSource, model: Model | None) -> tuple[dict[str, s
         source.prepare({sheet: META_ROWS})
         meta = _meta_rows(source, sheet)
         if meta.get("schema_name") or meta.get("schema_id"):
-            return {**props, **{k: v for k, v in meta.items() if v or k not in props}}, sheet
-    return props, None
+            return {**props, **{k: v for k, v in meta.items() if v or k not in props}}
+    return props
 
 
 def _edition(name: str, title: str = "") -> str:
@@ -154,17 +152,6 @@ def _check_identity(found: dict[str, str], model: Model | None, path: str) -> Mo
 # -- template integrity ------------------------------------------------------------------------
 
 
-def _parse_name(ref: str) -> tuple[str, int, int] | None:
-    m = _NAME_REF.match(ref.strip().lstrip("="))
-    if not m:
-        return None
-    sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-    col = 0
-    for ch in m.group(3):
-        col = col * 26 + ord(ch) - 64
-    return sheet, int(m.group(4)) - 1, col - 1
-
-
 @dataclass
 class _Moved:
     pointer: str
@@ -182,19 +169,10 @@ def _moved_names(source: CellSource, layout: Layout) -> list[_Moved]:
     for fc in inputs:
         ref = names.get(fc.defined_name)
         expected = (fc.box.sheet, fc.box.row, fc.box.col)
-        found = _parse_name(ref) if ref is not None else None
+        found = parse_name_ref(ref) if ref is not None else None
         if found != expected:
             out.append(_Moved(fc.pointer, expected, found, ref or ""))
     return out
-
-
-def _cell_value(source: CellSource, sheet: str, row: int, col: int) -> Any:
-    raw = source.get(sheet, row, col)
-    return raw.value if raw.formula is None else "=" + raw.formula
-
-
-def _label_found(value: Any) -> str:
-    return "" if value is None else show(value)
 
 
 def _shifted_labels(source: CellSource, layout: Layout, moved: list[_Moved]) -> dict[str, Issue]:
@@ -210,7 +188,7 @@ def _shifted_labels(source: CellSource, layout: Layout, moved: list[_Moved]) -> 
             b = t.box
             if b.row + dr < 0 or b.col + dc < 0:
                 continue
-            if _cell_value(source, sheet, b.row, b.col) != t.display and _cell_value(source, sheet, b.row + dr, b.col + dc) == t.display:
+            if source.get(sheet, b.row, b.col).content != t.display and source.get(sheet, b.row + dr, b.col + dc).content == t.display:
                 frm, to = b.a1, a1(b.row + dr, b.col + dc)
                 out[sheet] = Issue(
                     "TEMPLATE_DAMAGED", "error",
@@ -241,9 +219,9 @@ def _integrity_issues(source: CellSource, layout: Layout, moved: list[_Moved], d
         if s.name in damaged:
             continue
         for t in s.texts:
-            value = _cell_value(source, s.name, t.box.row, t.box.col)
+            value = source.get(s.name, t.box.row, t.box.col).content
             if value != t.display:
-                found = _label_found(value)
+                found = _shown(value)
                 out.append(Issue("LABEL_CHANGED", "warning",
                                  f"表头或标签被改动：{s.name}!{t.box.a1} 应为「{t.display}」，实际为「{found}」",
                                  f"a label was changed: {s.name}!{t.box.a1} should read '{t.display}', found '{found}'",
@@ -282,12 +260,12 @@ def _derived_issues(source: CellSource, model: Model, layout: Layout, values: di
         raw = source.get(box.sheet, box.row, box.col)
         expected = values[pointer]
         label = model.by_pointer[pointer].label
-        common = dict(pointer=pointer, sheet=box.sheet, cell=box.a1, expected=expected)
+        common = {"pointer": pointer, "sheet": box.sheet, "cell": box.a1, "expected": expected}
         if source.formulas_known and raw.formula is None:
             found = raw.value
             out.append(Issue("FORMULA_CHANGED", "warning",
-                             f"{label}：合计单元格的公式被替换为「{_label_found(found)}」；已按各分项重新计算为 {show(expected)}",
-                             f"{pointer}: the total's formula was replaced by '{_label_found(found)}'; recomputed from its items as {show(expected)}",
+                             f"{label}：合计单元格的公式被替换为「{_shown(found)}」；已按各分项重新计算为 {show(expected)}",
+                             f"{pointer}: the total's formula was replaced by '{_shown(found)}'; recomputed from its items as {show(expected)}",
                              found=found, **common))
             continue
         cached = raw.cached if source.formulas_known else raw.value
@@ -337,55 +315,50 @@ def _place(issues: Iterable[Issue], layout: Layout) -> list[Issue]:
     return out
 
 
-def _merge_checks(cell_issues: list[Issue], checks: list[Issue]) -> list[Issue]:
+def _merge_checks(model: Model, cell_issues: list[Issue], checks: list[Issue]) -> list[Issue]:
     """Coercion issues plus the schema/decimal checks they do not already cover.
 
     A check on a field that coercion flagged is dropped (coercion says more precisely what is in
-    the cell); when coercion only warned but the schema rejects the value (a required field left
-    blank), the coercion issue becomes an error instead.
+    the cell), and so is one on a total computed from a flagged field (a consequence); when
+    coercion only warned but the schema rejects the value (a required field left blank), the
+    coercion issue becomes an error instead.
     """
-    flagged = {i.pointer for i in cell_issues}
-    escalate = {i.pointer for i in checks if i.pointer in flagged and i.severity == "error"}
-    escalate -= {i.pointer for i in cell_issues if i.severity == "error"}
+    warned = {i.pointer for i in cell_issues}
+    bad = {i.pointer for i in cell_issues if i.severity == "error"}
+    derived = model.derived
+    consequences = {p for p, expr in derived.items() if bad.intersection(input_refs(refs_of(expr), derived))}
+    escalate = {i.pointer for i in checks if i.pointer in warned - bad and i.severity == "error"}
     out = [dataclasses.replace(i, severity="error") if i.pointer in escalate and i.code == "BLANK_CELL" else i for i in cell_issues]
-    still = escalate - {i.pointer for i in out if i.severity == "error"}
-    return out + [i for i in checks if i.pointer not in flagged or i.pointer in still]
+    covered = (warned - escalate) | bad | consequences | {i.pointer for i in out if i.severity == "error"}
+    return out + [i for i in checks if i.pointer not in covered]
 
 
 # -- the whole read ----------------------------------------------------------------------------
 
 
-def _open(sniffed: safety.Sniffed) -> CellSource:
-    try:
-        return open_source(sniffed.data, sniffed.kind)
-    except XltoolError:
-        raise
-    except Exception as exc:  # any parser failure on a file that passed the gate
-        raise _fail("UNREADABLE_WORKBOOK", sniffed.path,
-                    "文件无法按工作簿读取（可能已损坏），请用Excel打开后另存为 .xlsx 再提交",
-                    "the workbook cannot be read (it may be damaged); open it in Excel, save as .xlsx and submit again",
-                    error=repr(exc)) from None
+def _unreadable(path: str, exc: SourceError) -> InputFileError:
+    return _fail("UNREADABLE_WORKBOOK", path, "文件无法按工作簿读取（可能已损坏），请用Excel打开后另存为 .xlsx 再提交",
+                 "the workbook cannot be read (it may be damaged); open it in Excel, save it as .xlsx and submit again",
+                 error=str(exc))
 
 
 def read_workbook(path: str | os.PathLike[str], *, model: Model | None = None, strict: bool = False, level: str | None = None) -> ReadResult:
     """Read and check one returned workbook; raises InputFileError only when it cannot be read."""
     sniffed = safety.sniff(path)
-    source = _open(sniffed)
+    try:
+        source = open_source(sniffed.data, sniffed.kind)
+    except SourceError as exc:
+        raise _unreadable(sniffed.path, exc) from None
     try:
         return _read(sniffed, source, model, strict, level)
-    except XltoolError:
-        raise
-    except Exception as exc:
-        raise _fail("UNREADABLE_WORKBOOK", sniffed.path,
-                    "文件内容无法读取（可能已损坏），请用Excel打开后另存为 .xlsx 再提交",
-                    "the workbook content cannot be read (it may be damaged); open it in Excel, save as .xlsx and submit again",
-                    error=repr(exc)) from exc
+    except SourceError as exc:
+        raise _unreadable(sniffed.path, exc) from None
     finally:
         source.close()
 
 
 def _read(sniffed: safety.Sniffed, source: CellSource, model: Model | None, strict: bool, level: str | None) -> ReadResult:
-    found, _meta_sheet = _find_identity(source, model)
+    found = _find_identity(source, model)
     model = _check_identity(found, model, sniffed.path)
     identity = Identity.from_mapping(found)
     layout = build_layout(model)
@@ -412,29 +385,13 @@ def _read(sniffed: safety.Sniffed, source: CellSource, model: Model | None, stri
     issues += damage.values()
     issues += _integrity_issues(source, layout, moved, set(damage))
 
-    values: dict[str, Any] = {}
-    cell_issues: list[Issue] = []
-    for f in model.fields:
-        fc = layout.fields[f.pointer]
-        if fc.derived:
-            values[f.pointer] = None
-            continue
-        c = coerce(source.get(fc.box.sheet, fc.box.row, fc.box.col), f, strict=strict)
-        values[f.pointer] = c.value
-        cell_issues += [Issue(p.code, p.severity, f"{f.label}：{p.zh}", f"{f.pointer}: {p.en}", pointer=f.pointer,
-                              sheet=fc.box.sheet, cell=fc.box.a1, expected=p.expected, found=p.found) for p in c.problems]
-
-    values = derive(model, values)
-    for pointer in model.derived_order:
-        if values[pointer] is None:  # every item unreadable: the sum of what is there
-            values[pointer] = eval_expr(model.derived[pointer], values)
-        values[pointer] = _clean(model, pointer, values[pointer])
+    values, cell_issues = _values(source, model, layout, strict)
     issues += _derived_issues(source, model, layout, values)
 
     report: dict[str, Any] = {"_meta": _meta(model, identity, sniffed)}
     report.update(unflatten(model, values))
     lvl = level or identity.level or None
-    issues += _merge_checks(cell_issues, schema_issues(model, report) + decimal_issues(model, values))
+    issues += _merge_checks(model, cell_issues, schema_issues(model, report) + decimal_issues(model, values))
     issues += _identity_issues(identity, values, model)
     issues += rule_issues(model, values, lvl, derived=model.derived)
     issues = _place(issues, layout)
@@ -442,6 +399,27 @@ def _read(sniffed: safety.Sniffed, source: CellSource, model: Model | None, stri
         issues = [i for i in issues if i.sheet not in damage or i.code == "TEMPLATE_DAMAGED"]
     cells = {p: fc.box.where for p, fc in layout.fields.items()}
     return ReadResult(report, sort_issues(list(dict.fromkeys(issues)), layout.sheet_names), identity, model, cells, values)
+
+
+def _values(source: CellSource, model: Model, layout: Layout, strict: bool) -> tuple[dict[str, Any], list[Issue]]:
+    """Every input coerced (with its issues at its cell), then every total recomputed from them."""
+    values: dict[str, Any] = {}
+    issues: list[Issue] = []
+    for f in model.fields:
+        fc = layout.fields[f.pointer]
+        if fc.derived:
+            values[f.pointer] = None
+            continue
+        c = coerce(source.get(fc.box.sheet, fc.box.row, fc.box.col), f, strict=strict)
+        values[f.pointer] = c.value
+        issues += [Issue(p.code, p.severity, f"{f.label}：{p.zh}", f"{f.pointer}: {p.en}", pointer=f.pointer,
+                         sheet=fc.box.sheet, cell=fc.box.a1, expected=p.expected, found=p.found) for p in c.problems]
+    values = derive(model, values)
+    for pointer in model.derived_order:
+        if values[pointer] is None:  # every item unreadable: the sum of what is there
+            values[pointer] = eval_expr(model.derived[pointer], values)
+        values[pointer] = _clean(model, pointer, values[pointer])
+    return values, issues
 
 
 def _boxes(sheet: SheetLayout) -> list[Box]:
@@ -455,5 +433,5 @@ def _meta(model: Model, identity: Identity, sniffed: safety.Sniffed) -> dict[str
         "schema_version": model.version,
         "template": identity.as_dict(),
         "source": {"file": os.path.basename(sniffed.path), "sha256": sniffed.sha256, "size": sniffed.size, "kind": sniffed.kind},
-        "read_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "read_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
