@@ -14,31 +14,28 @@ import datetime as dt
 import json
 import math
 import os
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from . import safety
-from .cells import CellError, CellSource, SourceError, open_source, parse_name_ref
-from .coerce import coerce, show
+from .cells import CellSource, SourceError, open_source
+from .coerce import coerce
 from .errors import InputFileError
 from .evaluate import derive, eval_expr, unflatten
-from .identity import KEYS, NAME_PREFIX, Identity
+from .identity import Identity
 from .issues import Issue, exit_code, sort_issues
-from .layout import Box, Layout, SheetLayout, a1, build_layout
-from .model import Model, load_model
+from .layout import Box, Layout, SheetLayout, build_layout
+from .model import Model
 from .rules import input_refs, refs_of
-from .schemas import builtin_names
 from .validate import decimal_issues, rule_issues, schema_issues
+from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
+from .recognize import check_identity, fail, find_identity
 
 #: Fields compared with the template identity. The dialect has no keyword marking them yet, so
 #: they are found by these conventional pointers and skipped when a schema has no such field.
 IDENTITY_FIELDS = {"org_name": "/organization/name", "org_code": "/organization/code", "year": "/year"}
 
-META_ROWS = len(KEYS) + 8
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 
 @dataclass
@@ -59,184 +56,6 @@ class ReadResult:
         return json.dumps(self.report, ensure_ascii=False, indent=1, default=str)
 
 
-def _shown(value: Any) -> str:
-    return "" if value is None else show(value)
-
-
-# -- identity ----------------------------------------------------------------------------------
-
-
-def _meta_rows(source: CellSource, sheet: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for r in range(META_ROWS):
-        key = source.get(sheet, r, 0).value
-        if isinstance(key, str) and key in KEYS:
-            value = source.get(sheet, r, 1).value  # a number only if a program converted it
-            out[key] = str(int(value)) if isinstance(value, float) and value.is_integer() else _shown(value)
-    return out
-
-
-def _find_identity(source: CellSource, model: Model | None) -> dict[str, str]:
-    """Identity from the hidden meta sheet (what the template says), completed by the properties."""
-    props = {k[len(NAME_PREFIX):]: v for k, v in source.custom_properties().items() if k.startswith(NAME_PREFIX)}
-    names = source.sheet_names
-    candidates: list[str] = []
-    if model is not None:
-        candidates.append(model.meta_sheet)
-    elif props.get("schema_name") in builtin_names():
-        candidates.append(load_model(props["schema_name"]).meta_sheet)
-    candidates += ["_xltool"] + names[::-1]
-    for sheet in dict.fromkeys(c for c in candidates if c in names):
-        source.prepare({sheet: META_ROWS})
-        meta = _meta_rows(source, sheet)
-        if meta.get("schema_name") or meta.get("schema_id"):
-            return {**props, **{k: v for k, v in meta.items() if v or k not in props}}
-    return props
-
-
-def _edition(name: str, title: str = "") -> str:
-    """'annual-report-2019' -> '2019版'; otherwise the name itself in quotes."""
-    m = _YEAR.search(name) or _YEAR.search(title)
-    return f"{m.group(1)}版" if m else f"「{title or name}」"
-
-
-def _fail(code: str, path: str, zh: str, en: str, **details: Any) -> InputFileError:
-    return InputFileError(code, zh, en, path=path, details=details)
-
-
-@lru_cache(maxsize=16)
-def _digest(model: Model) -> str:
-    return model.digest  # a hash of the whole schema document: computed once per model
-
-
-def _check_identity(found: dict[str, str], model: Model | None, path: str) -> Model:
-    name = found.get("schema_name", "")
-    if not (name or found.get("schema_id")):
-        raise _fail("NOT_XLTOOL_TEMPLATE", path,
-                    "此文件不是由xltool生成的模板（找不到模板标识），请使用下发的模板填写后提交",
-                    "this file is not a template made by xltool (no template identity); fill in the template you were sent",
-                    found=found)
-    if model is None:
-        if name not in builtin_names():
-            raise _fail("WRONG_SCHEMA", path,
-                        f"此文件按模式「{name}」生成，它不是内置模式；请用 --schema 指定该模式文件",
-                        f"the file was made from schema '{name}', which is not built in; pass it with --schema",
-                        file_schema=name)
-        model = load_model(name)
-    if name != model.name or (found.get("schema_id") and found["schema_id"] != model.id):
-        fe, me = _edition(name), _edition(model.name, model.title)
-        raise _fail("WRONG_SCHEMA", path,
-                    f"此文件是{fe}模板（{name}），本次收集使用{me}（{model.name}），请使用新下发的模板重新填写",
-                    f"this file is a {fe.removesuffix('版')} template ({name}); this collection uses {model.name}; "
-                    "fill in the template you were sent",
-                    file_schema=name, expected_schema=model.name)
-    digest = _digest(model)
-    if found.get("schema_digest") and found["schema_digest"] != digest:
-        raise _fail("WRONG_SCHEMA", path,
-                    f"此文件的模式（{name} {found.get('schema_version', '')}，摘要 {found['schema_digest']}）与本次使用的"
-                    f"（{model.name} {model.version}，摘要 {digest}）不一致，请使用新下发的模板重新填写",
-                    f"the file's schema ({name} {found.get('schema_version', '')}, digest {found['schema_digest']}) differs from "
-                    f"the one in use ({model.name} {model.version}, digest {digest}); fill in the template you were sent",
-                    file_digest=found["schema_digest"], expected_digest=digest)
-    fingerprint = build_layout(model).fingerprint
-    if found.get("layout_fingerprint", "") != fingerprint:
-        raise _fail("WRONG_LAYOUT", path,
-                    f"此文件的模板版式（{found.get('layout_fingerprint') or '无'}）与当前版式（{fingerprint}）不一致，"
-                    "可能由其他版本的xltool生成，请使用新下发的模板重新填写",
-                    f"the file's template layout ({found.get('layout_fingerprint') or 'none'}) differs from the current one "
-                    f"({fingerprint}); it may come from another xltool version; fill in the template you were sent",
-                    file_fingerprint=found.get("layout_fingerprint"), expected_fingerprint=fingerprint)
-    return model
-
-
-# -- template integrity ------------------------------------------------------------------------
-
-
-@dataclass
-class _Moved:
-    pointer: str
-    expected: tuple[str, int, int]
-    found: tuple[str, int, int] | None
-    ref: str
-
-
-def _moved_names(source: CellSource, layout: Layout) -> list[_Moved]:
-    names = source.defined_names()
-    inputs = [fc for fc in layout.fields.values() if not fc.derived]
-    if not any(fc.defined_name in names for fc in inputs):
-        return []  # this writer kept no names at all: nothing to compare
-    out = []
-    for fc in inputs:
-        ref = names.get(fc.defined_name)
-        expected = (fc.box.sheet, fc.box.row, fc.box.col)
-        found = parse_name_ref(ref) if ref is not None else None
-        if found != expected:
-            out.append(_Moved(fc.pointer, expected, found, ref or ""))
-    return out
-
-
-def _shifted_labels(source: CellSource, layout: Layout, moved: list[_Moved]) -> dict[str, Issue]:
-    """Sheets where labels moved together with the input names (rows/columns inserted or deleted)."""
-    texts = {s.name: s.texts for s in layout.sheets}
-    out: dict[str, Issue] = {}
-    for m in moved:
-        if m.found is None or m.found[0] != m.expected[0] or m.expected[0] in out:
-            continue
-        sheet = m.expected[0]
-        dr, dc = m.found[1] - m.expected[1], m.found[2] - m.expected[2]
-        for t in texts.get(sheet, []):
-            b = t.box
-            if b.row + dr < 0 or b.col + dc < 0:
-                continue
-            if source.get(sheet, b.row, b.col).content != t.display and source.get(sheet, b.row + dr, b.col + dc).content == t.display:
-                frm, to = b.a1, a1(b.row + dr, b.col + dc)
-                out[sheet] = Issue(
-                    "TEMPLATE_DAMAGED", "error",
-                    f"工作表「{sheet}」的表格结构被改动（插入或删除了行或列：「{t.display[:20]}」从 {frm} 移到了 {to}），"
-                    "数据无法按模板读取，请使用原模板重新填写",
-                    f"the structure of sheet '{sheet}' was changed (rows or columns inserted or deleted: "
-                    f"'{t.display[:20]}' moved from {frm} to {to}); the data cannot be read; fill in the original template",
-                    sheet=sheet, cell=frm, expected=frm, found=to)
-                break
-    return out
-
-
-def _integrity_issues(source: CellSource, layout: Layout, moved: list[_Moved], damaged: set[str]) -> list[Issue]:
-    out: list[Issue] = []
-    for m in moved:
-        sheet, row, col = m.expected
-        if sheet in damaged:
-            continue
-        where = f"{sheet}!{a1(row, col)}"
-        got = f"{m.found[0]}!{a1(m.found[1], m.found[2])}" if m.found else (m.ref or "（缺失）")
-        code, zh, en = ("NAME_MOVED", f"输入单元格的名称 {m.pointer} 应指向 {where}，实际指向 {got}；已按模板位置 {where} 读取",
-                        f"the input cell name of {m.pointer} should refer to {where} but refers to {got}; read from {where}")
-        if not m.ref:
-            code, zh, en = ("NAME_MISSING", f"输入单元格 {where} 的名称（{m.pointer}）已被删除；已按模板位置读取",
-                            f"the name of input cell {where} ({m.pointer}) was deleted; read from the template position")
-        out.append(Issue(code, "warning", zh, en, pointer=m.pointer, sheet=sheet, cell=a1(row, col), expected=where, found=got))
-    for s in layout.sheets:
-        if s.name in damaged:
-            continue
-        for t in s.texts:
-            value = source.get(s.name, t.box.row, t.box.col).content
-            if value != t.display:
-                found = _shown(value)
-                out.append(Issue("LABEL_CHANGED", "warning",
-                                 f"表头或标签被改动：{s.name}!{t.box.a1} 应为「{t.display}」，实际为「{found}」",
-                                 f"a label was changed: {s.name}!{t.box.a1} should read '{t.display}', found '{found}'",
-                                 sheet=s.name, cell=t.box.a1, expected=t.display, found=found))
-    if source.protection_known:
-        protected = source.protected_sheets()
-        for s in layout.sheets:
-            if s.name not in protected:
-                out.append(Issue("PROTECTION_REMOVED", "warning",
-                                 f"工作表「{s.name}」的保护已被取消（表头和公式可能被改动）",
-                                 f"the protection of sheet '{s.name}' was removed (labels and formulas may have been changed)",
-                                 sheet=s.name, expected="protected", found="unprotected"))
-    return out
-
-
 # -- values ------------------------------------------------------------------------------------
 
 
@@ -247,36 +66,6 @@ def _clean(model: Model, pointer: str, value: Any) -> Any:
     f = model.by_pointer[pointer]
     value = round(value, f.decimals if f.decimals is not None else 9)
     return int(value) if value.is_integer() else value
-
-
-def _same(a: Any, b: Any) -> bool:
-    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
-
-
-def _derived_issues(source: CellSource, model: Model, layout: Layout, values: dict[str, Any]) -> list[Issue]:
-    out = []
-    for pointer in model.derived_order:
-        box = layout.fields[pointer].box
-        raw = source.get(box.sheet, box.row, box.col)
-        expected = values[pointer]
-        label = model.by_pointer[pointer].label
-        common = {"pointer": pointer, "sheet": box.sheet, "cell": box.a1, "expected": expected}
-        if source.formulas_known and raw.formula is None:
-            found = raw.value
-            out.append(Issue("FORMULA_CHANGED", "warning",
-                             f"{label}：合计单元格的公式被替换为「{_shown(found)}」；已按各分项重新计算为 {show(expected)}",
-                             f"{pointer}: the total's formula was replaced by '{_shown(found)}'; recomputed from its items as {show(expected)}",
-                             found=found, **common))
-            continue
-        cached = raw.cached if source.formulas_known else raw.value
-        if isinstance(cached, bool) or not isinstance(cached, (int, float)) or isinstance(cached, CellError):
-            continue
-        if expected is not None and not _same(cached, expected):
-            out.append(Issue("CACHED_TOTAL_MISMATCH", "warning",
-                             f"{label}：文件中显示的合计为 {show(cached)}，按各分项重新计算应为 {show(expected)}（以重新计算的结果为准）",
-                             f"{pointer}: the file shows the total {show(cached)}, its items add up to {show(expected)} (the recomputed value is used)",
-                             found=cached, **common))
-    return out
 
 
 def _norm(text: Any) -> str:
@@ -337,7 +126,7 @@ def _merge_checks(model: Model, cell_issues: list[Issue], checks: list[Issue]) -
 
 
 def _unreadable(path: str, exc: SourceError) -> InputFileError:
-    return _fail("UNREADABLE_WORKBOOK", path, "文件无法按工作簿读取（可能已损坏），请用Excel打开后另存为 .xlsx 再提交",
+    return fail("UNREADABLE_WORKBOOK", path, "文件无法按工作簿读取（可能已损坏），请用Excel打开后另存为 .xlsx 再提交",
                  "the workbook cannot be read (it may be damaged); open it in Excel, save it as .xlsx and submit again",
                  error=str(exc))
 
@@ -358,19 +147,19 @@ def read_workbook(path: str | os.PathLike[str], *, model: Model | None = None, s
 
 
 def _read(sniffed: safety.Sniffed, source: CellSource, model: Model | None, strict: bool, level: str | None) -> ReadResult:
-    found = _find_identity(source, model)
-    model = _check_identity(found, model, sniffed.path)
+    found = find_identity(source, model)
+    model = check_identity(found, model, sniffed.path)
     identity = Identity.from_mapping(found)
     layout = build_layout(model)
     missing = [s.name for s in layout.sheets if s.name not in source.sheet_names]
     if missing:
         listing = "、".join(f"「{s}」" for s in missing)
-        raise _fail("TEMPLATE_DAMAGED", sniffed.path,
+        raise fail("TEMPLATE_DAMAGED", sniffed.path,
                     f"找不到工作表{listing}（可能被重命名或删除），请使用原模板重新填写",
                     f"sheet(s) {', '.join(missing)} not found (renamed or deleted?); fill in the original template",
                     missing=missing)
 
-    moved = _moved_names(source, layout)
+    moved = moved_names(source, layout)
     extra = {s.name: 0 for s in layout.sheets}
     for m in moved:
         if m.found and m.found[0] == m.expected[0]:
@@ -381,12 +170,12 @@ def _read(sniffed: safety.Sniffed, source: CellSource, model: Model | None, stri
     if sniffed.kind == "xlsm":
         issues.append(Issue("MACROS_IGNORED", "warning", "文件为启用宏的工作簿（.xlsm），宏已被忽略，只读取了单元格内容",
                             "the file is a macro-enabled workbook (.xlsm); macros were ignored, only cell contents were read"))
-    damage = _shifted_labels(source, layout, moved)
+    damage = shifted_labels(source, layout, moved)
     issues += damage.values()
-    issues += _integrity_issues(source, layout, moved, set(damage))
+    issues += integrity_issues(source, layout, moved, set(damage))
 
     values, cell_issues = _values(source, model, layout, strict)
-    issues += _derived_issues(source, model, layout, values)
+    issues += derived_issues(source, model, layout, values)
 
     report: dict[str, Any] = {"_meta": _meta(model, identity, sniffed)}
     report.update(unflatten(model, values))
