@@ -257,13 +257,30 @@ def test_cached_total_disagrees(tmp_path: Path) -> None:
 
 
 def test_total_formula_replaced_by_a_number(tmp_path: Path) -> None:
+    """A total typed over its formula is read as the file says it (20), warned about, and the
+    rules then report the inconsistency at that cell (R2 for its row, R1 for its column)."""
     model = load_model(M21)
     sheet, cell = where(model, "/applications/received/total")
     data = edit(template(), lambda wb: wb[sheet].__setitem__(cell, 20))
     result = read(tmp_path, data, model=model)
-    assert issues_of(result) == [("FORMULA_CHANGED", "warning", sheet, cell, "/applications/received/total")]
+    assert issues_of(result) == [
+        ("FORMULA_CHANGED", "warning", sheet, cell, "/applications/received/total"),
+        ("R1", "error", sheet, cell, "/applications/received/total"),
+        ("R2", "error", sheet, cell, "/applications/received/total"),
+    ]
     assert (result.issues[0].expected, result.issues[0].found) == (33, 20)
+    assert result.values["/applications/received/total"] == 20
+    assert result.exit_code == 1
+
+
+def test_total_formula_deleted_is_recomputed(tmp_path: Path) -> None:
+    model = load_model(M21)
+    sheet, cell = where(model, "/applications/received/total")
+    data = edit(template(), lambda wb: wb[sheet].__setitem__(cell, None))
+    result = read(tmp_path, data, model=model)
+    assert issues_of(result) == [("FORMULA_CHANGED", "warning", sheet, cell, "/applications/received/total")]
     assert result.values["/applications/received/total"] == 33
+    assert result.exit_code == 0
 
 
 def test_input_name_moved(tmp_path: Path) -> None:

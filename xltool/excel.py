@@ -121,12 +121,10 @@ class Compiler:
         return "=" + body
 
 
-_COMPILERS: dict[tuple[int, str | None], Compiler] = {}
-
-
 def compiler_for(layout: Layout, level_ref: str | None) -> Compiler:
     """One memoising compiler per layout: every template of a schema reuses its formulas."""
-    key = (id(layout), level_ref)
-    if key not in _COMPILERS:
-        _COMPILERS[key] = Compiler(layout, level_ref)
-    return _COMPILERS[key]
+    key = ("compiler", level_ref)
+    if key not in layout.memo:
+        layout.memo[key] = Compiler(layout, level_ref)
+    compiler: Compiler = layout.memo[key]
+    return compiler

@@ -110,7 +110,10 @@ def _same(a: Any, b: Any) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
-def derived_issues(source: CellSource, model: Model, layout: Layout, values: dict[str, Any]) -> list[Issue]:
+def derived_issues(source: CellSource, model: Model, layout: Layout, recomputed: dict[str, Any]) -> list[Issue]:
+    """Totals whose formula was removed or typed over, and cached results that disagree with the
+    recomputation. `recomputed` holds each total as its formula computes it from the inputs."""
+    values = recomputed
     out = []
     for pointer in model.derived_order:
         box = layout.fields[pointer].box
@@ -120,10 +123,13 @@ def derived_issues(source: CellSource, model: Model, layout: Layout, values: dic
         common = {"pointer": pointer, "sheet": box.sheet, "cell": box.a1, "expected": expected}
         if source.formulas_known and raw.formula is None:
             found = raw.value
-            out.append(Issue("FORMULA_CHANGED", "warning",
-                             f"{label}：合计单元格的公式被替换为「{_shown(found)}」；已按各分项重新计算为 {show(expected)}",
-                             f"{pointer}: the total's formula was replaced by '{_shown(found)}'; recomputed from its items as {show(expected)}",
-                             found=found, **common))
+            if found in (None, ""):
+                zh = f"{label}：合计单元格的公式被删除；已按各分项重新计算为 {show(expected)}"
+                en = f"{pointer}: the total's formula was deleted; recomputed from its items as {show(expected)}"
+            else:
+                zh = f"{label}：合计单元格的公式被替换为「{_shown(found)}」（按各分项应为 {show(expected)}）；按文件中填写的数值校验"
+                en = f"{pointer}: the total's formula was replaced by '{_shown(found)}' (its items give {show(expected)}); the value in the file is checked"
+            out.append(Issue("FORMULA_CHANGED", "warning", zh, en, found=found, **common))
             continue
         cached = raw.cached if source.formulas_known else raw.value
         if isinstance(cached, bool) or not isinstance(cached, (int, float)) or isinstance(cached, CellError):

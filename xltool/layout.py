@@ -123,6 +123,7 @@ class Layout:
     sheets: list[SheetLayout]
     fields: dict[str, FieldCell]
     checks: dict[tuple[str, int], CheckCell]
+    memo: dict[object, object] = field(default_factory=dict, repr=False)  # caches of later stages
 
     @property
     def fingerprint(self) -> str:

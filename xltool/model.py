@@ -93,13 +93,22 @@ class Model:
     json_schema: dict[str, Any] = field(repr=False, compare=False, hash=False)
     source_path: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_memo", {})  # per-instance cache of derived views
+
+    def _cached(self, key: str, make: Any) -> Any:
+        memo: dict[str, Any] = self.__dict__["_memo"]
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
     @property
     def by_pointer(self) -> dict[str, Field]:
-        return _index(self)
+        return self._cached("by_pointer", lambda: {f.pointer: f for f in self.fields})
 
     @property
     def derived(self) -> dict[str, Expr]:
-        return _derived(self)
+        return self._cached("derived", lambda: derivations(self.rules))
 
     @property
     def derived_order(self) -> list[str]:
@@ -113,27 +122,13 @@ class Model:
 
     @property
     def digest(self) -> str:
-        """Short hash of the schema document (identity of the exact schema file)."""
-        text = json.dumps(self.json_schema, ensure_ascii=False, sort_keys=True)
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+        """Short hash of the schema document (identity of the exact schema file), computed once."""
 
+        def make() -> str:
+            text = json.dumps(self.json_schema, ensure_ascii=False, sort_keys=True)
+            return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
-_INDEX: dict[int, dict[str, Field]] = {}
-_DERIVED: dict[int, dict[str, Expr]] = {}
-
-
-def _index(model: Model) -> dict[str, Field]:
-    key = id(model)
-    if key not in _INDEX:
-        _INDEX[key] = {f.pointer: f for f in model.fields}
-    return _INDEX[key]
-
-
-def _derived(model: Model) -> dict[str, Expr]:
-    key = id(model)
-    if key not in _DERIVED:
-        _DERIVED[key] = derivations(model.rules)
-    return _DERIVED[key]
+        return self._cached("digest", make)
 
 
 def iter_leaves(node: dict[str, Any], prefix: str = "", required: bool = True):

@@ -174,8 +174,8 @@ def _read(sniffed: safety.Sniffed, source: CellSource, model: Model | None, stri
     issues += damage.values()
     issues += integrity_issues(source, layout, moved, set(damage))
 
-    values, cell_issues = _values(source, model, layout, strict)
-    issues += derived_issues(source, model, layout, values)
+    values, recomputed, cell_issues = _values(source, model, layout, strict)
+    issues += derived_issues(source, model, layout, recomputed)
 
     report: dict[str, Any] = {"_meta": _meta(model, identity, sniffed)}
     report.update(unflatten(model, values))
@@ -190,25 +190,46 @@ def _read(sniffed: safety.Sniffed, source: CellSource, model: Model | None, stri
     return ReadResult(report, sort_issues(list(dict.fromkeys(issues)), layout.sheet_names), identity, model, cells, values)
 
 
-def _values(source: CellSource, model: Model, layout: Layout, strict: bool) -> tuple[dict[str, Any], list[Issue]]:
-    """Every input coerced (with its issues at its cell), then every total recomputed from them."""
+def _typed_over(source: CellSource, fc: Any) -> bool:
+    """A total whose formula was replaced by a value: the file says something else than the sum."""
+    if not source.formulas_known:
+        return False
+    raw = source.get(fc.box.sheet, fc.box.row, fc.box.col)
+    return raw.formula is None and raw.value not in (None, "")
+
+
+def _values(source: CellSource, model: Model, layout: Layout, strict: bool) -> tuple[dict[str, Any], dict[str, Any], list[Issue]]:
+    """Every input coerced (with its issues at its cell), then every total computed from them.
+
+    Returns (values, recomputed, issues). A total typed over its formula is read as typed — the
+    reader reports what the file says and the rules check it — while `recomputed` holds what the
+    formula would give, for the messages."""
     values: dict[str, Any] = {}
     issues: list[Issue] = []
+    typed: set[str] = set()
     for f in model.fields:
         fc = layout.fields[f.pointer]
-        if fc.derived:
+        if fc.derived and not _typed_over(source, fc):
             values[f.pointer] = None
             continue
+        if fc.derived:
+            typed.add(f.pointer)
         c = coerce(source.get(fc.box.sheet, fc.box.row, fc.box.col), f, strict=strict)
         values[f.pointer] = c.value
         issues += [Issue(p.code, p.severity, f"{f.label}：{p.zh}", f"{f.pointer}: {p.en}", pointer=f.pointer,
                          sheet=fc.box.sheet, cell=fc.box.a1, expected=p.expected, found=p.found) for p in c.problems]
-    values = derive(model, values)
-    for pointer in model.derived_order:
-        if values[pointer] is None:  # every item unreadable: the sum of what is there
-            values[pointer] = eval_expr(model.derived[pointer], values)
-        values[pointer] = _clean(model, pointer, values[pointer])
-    return values, issues
+    inputs = {p: (None if p in typed else v) for p, v in values.items()}
+    results = []
+    for keep, start in ((frozenset(typed), values), (frozenset(), inputs)):
+        out = derive(model, start, keep=keep)
+        for pointer in model.derived_order:
+            if pointer in keep:
+                continue
+            if out[pointer] is None:  # every item unreadable: the sum of what is there
+                out[pointer] = eval_expr(model.derived[pointer], out)
+            out[pointer] = _clean(model, pointer, out[pointer])
+        results.append(out)
+    return results[0], results[1], issues
 
 
 def _boxes(sheet: SheetLayout) -> list[Box]:

@@ -8,7 +8,6 @@ refused with a message naming what was expected and what was found.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from typing import Any
 
 from .cells import CellSource
@@ -66,11 +65,6 @@ def fail(code: str, path: str, zh: str, en: str, **details: Any) -> InputFileErr
     return InputFileError(code, zh, en, path=path, details=details)
 
 
-@lru_cache(maxsize=16)
-def _digest(model: Model) -> str:
-    return model.digest  # a hash of the whole schema document: computed once per model
-
-
 def check_identity(found: dict[str, str], model: Model | None, path: str) -> Model:
     name = found.get("schema_name", "")
     if not (name or found.get("schema_id")):
@@ -92,7 +86,7 @@ def check_identity(found: dict[str, str], model: Model | None, path: str) -> Mod
                     f"this file is a {fe.removesuffix('版')} template ({name}); this collection uses {model.name}; "
                     "fill in the template you were sent",
                     file_schema=name, expected_schema=model.name)
-    digest = _digest(model)
+    digest = model.digest
     if found.get("schema_digest") and found["schema_digest"] != digest:
         raise fail("WRONG_SCHEMA", path,
                     f"此文件的模式（{name} {found.get('schema_version', '')}，摘要 {found['schema_digest']}）与本次使用的"

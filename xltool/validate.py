@@ -16,14 +16,9 @@ from .issues import Issue, sort_issues
 from .model import Field, Model
 from .rules import Expr
 
-_VALIDATORS: dict[int, Draft202012Validator] = {}
-
-
 def _validator(model: Model) -> Draft202012Validator:
-    key = id(model)
-    if key not in _VALIDATORS:
-        _VALIDATORS[key] = Draft202012Validator(model.json_schema)
-    return _VALIDATORS[key]
+    validator: Draft202012Validator = model._cached("validator", lambda: Draft202012Validator(model.json_schema))
+    return validator
 
 
 def decimals_of(value: Any) -> int:
