@@ -27,6 +27,7 @@ screenshot: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_template.py
+	$(BIN)/python benchmarks/bench_read.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

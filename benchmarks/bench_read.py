@@ -1,0 +1,85 @@
+"""Reading speed: ms per workbook for `read_workbook` (safety gate + cells + coercion + rules) on an
+xltool-written filled template and on the same file re-saved by LibreOffice, next to two floors
+measured in the same run: openpyxl alone (read-only load + iterate the needed sheets) and unzipping
++ parsing the sheet XML directly with ElementTree.
+
+    python benchmarks/bench_read.py [--n 30]      # LibreOffice (soffice) needed for the second file
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import openpyxl  # noqa: E402
+
+from xltool.evaluate import flatten  # noqa: E402
+from xltool.model import load_model  # noqa: E402
+from xltool.reader import read_workbook  # noqa: E402
+from xltool.report_io import load_report  # noqa: E402
+from xltool.writer import TemplateOptions, write_template  # noqa: E402
+
+
+def median_ms(fn, n: int) -> float:
+    fn()
+    samples = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples) * 1000
+
+
+def openpyxl_floor(path: Path, sheets: list[str]) -> None:
+    wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=False)
+    for name in sheets:
+        for _ in wb[name].iter_rows(values_only=True):
+            pass
+    wb.close()
+
+
+def xml_floor(path: Path) -> None:
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                ElementTree.fromstring(z.read(name))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=30)
+    args = ap.parse_args()
+    model = load_model("annual-report-2021")
+    values = {p: v for p, v in flatten(model, load_report(ROOT / "samples" / "synthetic-2021.json")).items()}
+    values = {p: (float(v) if type(v).__name__ == "Decimal" else v) for p, v in values.items()}
+    data, _ = write_template(model, TemplateOptions(year=2023, org_name="示例县城关镇人民政府", level="township", issue_date="2024-01-05", values=values))
+    sheets = [s.name for s in model.sheets] + [model.meta_sheet]
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        files = {"xltool-written": t / "filled.xlsx"}
+        files["xltool-written"].write_bytes(data)
+        if shutil.which("soffice"):
+            out = t / "lo"
+            subprocess.run(["soffice", f"-env:UserInstallation={(t / 'profile').as_uri()}", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(files["xltool-written"])], check=True, capture_output=True, timeout=180)
+            files["LibreOffice-saved"] = out / "filled.xlsx"
+        for label, path in files.items():
+            full = median_ms(lambda: read_workbook(path, model=model), args.n)
+            opx = median_ms(lambda: openpyxl_floor(path, sheets), args.n)
+            xml = median_ms(lambda: xml_floor(path), args.n)
+            print(f"{label:18s} read_workbook {full:6.1f} ms | openpyxl alone {opx:6.1f} ms | unzip+XML parse {xml:5.1f} ms  (median of {args.n})")
+
+
+if __name__ == "__main__":
+    main()
