@@ -76,8 +76,12 @@ def leaf_schema(f: dict) -> dict:
         s["x-decimals"] = 6
     if f["pointer"] == "/organization/code":
         s["pattern"] = "^([0-9A-Z]{18})?$"
+        s["x-identity"] = "org_code"
     if f["pointer"] == "/organization/name":
         s["minLength"] = 1
+        s["x-identity"] = "org_name"
+    if f["pointer"] == "/year":
+        s["x-identity"] = "year"
     return s
 
 

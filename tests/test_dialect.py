@@ -119,3 +119,14 @@ def test_generic_schema_works_end_to_end(tmp_path: Path) -> None:
 def test_unknown_schema_name_exit_2() -> None:
     r = cli("validate", str(ROOT / "samples" / "hucun-2020.json"), "--schema", "no-such-schema")
     assert r.returncode == 2 and "[SCHEMA_NOT_FOUND]" in r.stderr
+
+
+def test_identity_roles_are_checked() -> None:
+    doc = generic_doc()
+    doc["properties"]["notes"]["x-identity"] = "org_name"
+    doc["properties"]["revenue"]["x-identity"] = "colour"
+    problems = {(p.pointer, p.message) for p in lint(doc)}
+    assert ("/properties/notes/x-identity", "x-identity 'org_name' is already given to /shop") in problems
+    assert ("/properties/revenue/x-identity", "x-identity must be one of ['org_code', 'org_name', 'year']") in problems
+    assert load_model(GENERIC).identity_fields == {"org_name": "/shop"}
+    assert load_model("annual-report-2021").identity_fields == {"year": "/year", "org_name": "/organization/name", "org_code": "/organization/code"}

@@ -13,7 +13,8 @@ from typing import Any, Iterator
 from .rules import CHECK_OPS, parse_check, refs_of
 
 ROOT_KEYWORDS = {"x-name", "x-version", "x-years", "x-levels", "x-template", "x-layout", "x-rules"}
-LEAF_KEYWORDS = {"x-label", "x-kind", "x-unit", "x-decimals"}
+LEAF_KEYWORDS = {"x-label", "x-kind", "x-unit", "x-decimals", "x-identity"}
+IDENTITY_ROLES = {"org_name", "org_code", "year"}
 KINDS = {"count", "signed_count", "amount", "integer", "text", "string", "meta"}
 RULE_KEYS = {"id", "title", "source", "severity", "derives", "levels", "for_each", "check", "message"}
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
@@ -62,7 +63,16 @@ def _fields(doc: dict[str, Any]) -> tuple[dict[str, str], list[Problem]]:
             if not (isinstance(label, list) and label and all(isinstance(s, str) and s for s in label)):
                 problems.append(Problem(sp, f"field {dp} needs x-label: a non-empty list of label texts"))
                 continue
+            role = sub.get("x-identity")
+            if role is not None:
+                if role not in IDENTITY_ROLES:
+                    problems.append(Problem(f"{sp}/x-identity", f"x-identity must be one of {sorted(IDENTITY_ROLES)}"))
+                elif role in roles:
+                    problems.append(Problem(f"{sp}/x-identity", f"x-identity '{role}' is already given to {roles[role]}"))
+                else:
+                    roles[role] = dp
             out[dp] = sp
+    roles: dict[str, str] = {}
     visit(doc, "", "")
     return out, problems
 

@@ -32,6 +32,7 @@ class Field:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    identity: str | None = None  # org_name | org_code | year: compared with the template identity
 
     @property
     def numeric(self) -> bool:
@@ -114,6 +115,11 @@ class Model:
     def derived_order(self) -> list[str]:
         return derivation_order(self.derived)
 
+    @property
+    def identity_fields(self) -> dict[str, str]:
+        """Identity role (org_name, org_code, year) -> the field that holds it in a report."""
+        return self._cached("identity", lambda: {f.identity: f.pointer for f in self.fields if f.identity})
+
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
             if r.id == rule_id:
@@ -193,6 +199,7 @@ def build_model(source: SchemaSource) -> Model:
                 max_length=leaf.get("maxLength"),
                 minimum=leaf.get("minimum"),
                 maximum=leaf.get("maximum"),
+                identity=leaf.get("x-identity"),
             )
         )
     lay = doc.get("x-layout", {})

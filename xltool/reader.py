@@ -32,8 +32,7 @@ from .validate import decimal_issues, rule_issues, schema_issues
 from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
 from .recognize import check_identity, fail, find_identity
 
-#: Fields compared with the template identity. The dialect has no keyword marking them yet, so
-#: they are found by these conventional pointers and skipped when a schema has no such field.
+#: Deprecated alias kept for callers that predate the x-identity keyword: use model.identity_fields.
 IDENTITY_FIELDS = {"org_name": "/organization/name", "org_code": "/organization/code", "year": "/year"}
 
 
@@ -74,19 +73,19 @@ def _norm(text: Any) -> str:
 
 def _identity_issues(identity: Identity, values: dict[str, Any], model: Model) -> list[Issue]:
     out = []
-    fields = model.by_pointer
+    roles = model.identity_fields
     for key, what_zh, what_en in (("org_name", "填报单位", "the reporting organisation"), ("org_code", "统一社会信用代码", "the organisation code")):
-        pointer = IDENTITY_FIELDS[key]
+        pointer = roles.get(key)
         issued = _norm(getattr(identity, key))
-        filled = _norm(values.get(pointer))
-        if pointer in fields and issued and filled and issued != filled:
+        filled = _norm(values.get(pointer)) if pointer else ""
+        if pointer and issued and filled and issued != filled:
             out.append(Issue("ORG_MISMATCH", "error",
                              f"此模板发放给「{issued}」，但{what_zh}为「{filled}」，请使用本单位的模板填写",
                              f"this template was issued to '{issued}' but {what_en} is '{filled}'; use your own organisation's template",
                              pointer=pointer, expected=issued, found=filled))
-    pointer = IDENTITY_FIELDS["year"]
-    year = values.get(pointer)
-    if pointer in fields and identity.year and isinstance(year, int) and str(year) != identity.year.strip():
+    pointer = roles.get("year")
+    year = values.get(pointer) if pointer else None
+    if pointer and identity.year and isinstance(year, int) and str(year) != identity.year.strip():
         out.append(Issue("YEAR_MISMATCH", "error",
                          f"此模板用于{identity.year}年度报告，但报告年度填写为{year}",
                          f"this template is for the {identity.year} report, but the report year is {year}",

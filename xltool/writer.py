@@ -95,6 +95,10 @@ class _Writer:
         self.formats = self._formats()
         # values: inputs as given, derived recomputed (so cached formula results are right)
         given = {p: v for p, v in opts.values.items() if p not in model.derived}
+        issued = {"org_name": opts.org_name or None, "org_code": opts.org_code or None, "year": opts.year}
+        for role, pointer in model.identity_fields.items():
+            if given.get(pointer) is None and issued.get(role) is not None:
+                given[pointer] = issued[role]  # the template comes pre-filled with whom it was issued to
         self.values = derive(model, {f.pointer: given.get(f.pointer) for f in model.fields})
         self.outcomes = {
             (o.rule.id, o.instance.index): o
