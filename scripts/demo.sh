@@ -11,6 +11,10 @@ step "1. 生成默认模板 / write the default (2021-format) template"
 xltool template --year 2023 --org 示例县城关镇人民政府 --org-code 11330000MB0000000H --level township \
   --deadline 2024-01-31 --contact "县政务公开办 0000-0000000" --issue-date 2024-01-05 -o "$out/template.xlsx"
 
+step "1b. 按名单为每个单位生成模板 / one template per organisation of a roster"
+xltool template --year 2023 --roster samples/roster.csv --out-dir "$out/templates" --deadline 2024-01-31 --issue-date 2024-01-05
+ls "$out/templates"
+
 step "2. 模拟乡镇填报：把样例报告写入模板 / fill it with the sample report"
 xltool fill samples/synthetic-2021.json --level township --issue-date 2024-01-05 -o "$out/filled.xlsx"
 
