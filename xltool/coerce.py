@@ -18,6 +18,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any, NamedTuple
 
 from .cells import CellError, RawCell
+from .kinds import bounds as _bounds, expected_en, expected_zh, plain_number as _num
 from .model import Field
 from .validate import decimals_of
 
@@ -42,55 +43,6 @@ class Coerced:
     @property
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
-
-
-# -- what a field expects, in words -----------------------------------------------------------
-
-
-def _bounds(f: Field) -> tuple[float | None, float | None]:
-    low = f.minimum
-    if low is None and f.kind in ("count", "amount"):
-        low = 0
-    return low, f.maximum
-
-
-def _num(x: float | None) -> str:
-    if x is None:
-        return ""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
-
-
-def expected_zh(f: Field) -> str:
-    unit = f"单位：{f.unit}" if f.unit else ""
-    if f.kind == "count":
-        return "不小于0的整数"
-    if f.kind == "signed_count":
-        return "整数（减少填负数，如 -4）"
-    if f.kind == "integer":
-        low, high = _bounds(f)
-        if low is not None and high is not None:
-            return f"{_num(low)}至{_num(high)}之间的整数"
-        return "整数"
-    if f.kind == "amount":
-        extra = "，".join(x for x in (unit, f"最多{f.decimals}位小数" if f.decimals is not None else "") if x)
-        return "不小于0的数字" + (f"（{extra}）" if extra else "")
-    return "文字"
-
-
-def expected_en(f: Field) -> str:
-    if f.kind == "count":
-        return "a whole number >= 0"
-    if f.kind == "signed_count":
-        return "a whole number (negative for a decrease, e.g. -4)"
-    if f.kind == "integer":
-        low, high = _bounds(f)
-        if low is not None and high is not None:
-            return f"a whole number from {_num(low)} to {_num(high)}"
-        return "a whole number"
-    if f.kind == "amount":
-        parts = [x for x in (f"in {f.unit}" if f.unit else "", f"at most {f.decimals} decimals" if f.decimals is not None else "") if x]
-        return "a number >= 0" + (f" ({', '.join(parts)})" if parts else "")
-    return "text"
 
 
 def show(value: Any) -> str:

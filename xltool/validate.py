@@ -13,6 +13,7 @@ from jsonschema import Draft202012Validator
 
 from .evaluate import FAIL, Outcome, evaluate, flatten
 from .issues import Issue, sort_issues
+from .kinds import expected_en, expected_zh
 from .model import Field, Model
 from .rules import Expr
 
@@ -32,24 +33,6 @@ def decimals_of(value: Any) -> int:
             return decimals_of(Decimal(text))
         return len(text.split(".")[1].rstrip("0")) if "." in text else 0
     return 0
-
-
-KIND_ZH = {
-    "count": "不小于0的整数",
-    "signed_count": "整数（可为负数）",
-    "amount": "不小于0的数字",
-    "integer": "年份（整数）",
-    "text": "文字",
-    "string": "文字",
-}
-KIND_EN = {
-    "count": "a whole number >= 0",
-    "signed_count": "a whole number (may be negative)",
-    "amount": "a number >= 0",
-    "integer": "a year (whole number)",
-    "text": "text",
-    "string": "text",
-}
 
 
 def _field_issue(code: str, f: Field | None, pointer: str, zh: str, en: str, found: Any, expected: Any = None) -> Issue:
@@ -88,7 +71,9 @@ def schema_issues(model: Model, report: Any) -> list[Issue]:
         kind = f.kind if f else ""
         found = err.instance
         if kw == "type":
-            out.append(_field_issue("WRONG_TYPE", f, pointer, f"应为{KIND_ZH.get(kind, err.validator_value)}，实际为 {found!r}", f"expected {KIND_EN.get(kind, err.validator_value)}, found {found!r}", found, kind))
+            want_zh = expected_zh(f) if f else str(err.validator_value)
+            want_en = expected_en(f) if f else str(err.validator_value)
+            out.append(_field_issue("WRONG_TYPE", f, pointer, f"应为{want_zh}，实际为 {found!r}", f"expected {want_en}, found {found!r}", found, kind))
         elif kw in ("minimum", "exclusiveMinimum"):
             out.append(_field_issue("NEGATIVE" if err.validator_value == 0 else "OUT_OF_RANGE", f, pointer, f"不能小于{err.validator_value}，实际为 {_plain(found)}", f"must be >= {err.validator_value}, found {_plain(found)}", found, f">= {err.validator_value}"))
         elif kw in ("maximum", "exclusiveMaximum"):
