@@ -1,0 +1,38 @@
+"""read(fill(x)) == x for random valid reports of both formats, after LibreOffice re-saved the
+filled file as .xlsx and converted it to .xls and .ods (one soffice run per format and batch)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import libreoffice as lo
+from test_reader import body, reports, save, template
+from xltool.model import load_model
+from xltool.reader import read_workbook
+
+pytestmark = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
+
+
+@pytest.mark.parametrize("name", ["annual-report-2021", "annual-report-2019"])
+def test_random_reports_survive_libreoffice(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    model = load_model(name)
+
+    @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @given(st.lists(reports(model), min_size=4, max_size=4))
+    def check(batch: list[dict[str, Any]]) -> None:
+        folder = tmp_path_factory.mktemp("lo-rt")
+        srcs = [save(folder / f"r{i}.xlsx", template(model, report)) for i, report in enumerate(batch)]
+        for fmt in ("xlsx", "xls", "ods"):
+            outs = lo.convert_many(srcs, folder / fmt, fmt)
+            for report, out in zip(batch, outs):
+                result = read_workbook(out, model=model)
+                assert result.report["_meta"]["source"]["kind"] == fmt
+                assert body(result) == report, (fmt, out.name)
+                assert result.exit_code == 0, [(i.code, i.cell) for i in result.issues if i.severity == "error"]
+
+    check()
