@@ -3,11 +3,10 @@ filled file as .xlsx and converted it to .xls and .ods (one soffice run per form
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import libreoffice as lo
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice 
 def test_random_reports_survive_libreoffice(name: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     model = load_model(name)
 
-    @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @settings(max_examples=2, print_blob=False, phases=[Phase.generate], deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
     @given(st.lists(reports(model), min_size=4, max_size=4))
     def check(batch: list[dict[str, Any]]) -> None:
         folder = tmp_path_factory.mktemp("lo-rt")
@@ -33,6 +32,8 @@ def test_random_reports_survive_libreoffice(name: str, tmp_path_factory: pytest.
                 result = read_workbook(out, model=model)
                 assert result.report["_meta"]["source"]["kind"] == fmt
                 assert body(result) == report, (fmt, out.name)
-                assert result.exit_code == 0, [(i.code, i.cell) for i in result.issues if i.severity == "error"]
+                # random numbers break R1 and friends; nothing else may be reported
+                rule_ids = {r.id for r in model.rules}
+                assert [(i.code, i.cell) for i in result.issues if i.code not in rule_ids | {"BLANK_CELL"}] == [], fmt
 
     check()
