@@ -390,6 +390,20 @@ def rules(ref: Ref, year: str) -> list[dict]:
             },
         }
     )
+    out.append(
+        {
+            "id": "W4",
+            "title": {"zh": "跨年度：本年度上年结转应等于上年度结转下年度继续办理", "en": "Cross-year: 上年结转 equals last year's 结转下年度继续办理"},
+            "source": "cross_year",
+            "severity": "warning",
+            "for_each": {"var": "c", "items": col_items},
+            "check": {"eq": ["/applications/carried_over/{c}", {"previous": "/applications/carried_forward/{c}"}]},
+            "message": {
+                "zh": "“{item}”列：本年度上年结转为{left}，上年度报告的结转下年度继续办理为{right}，两者应相等",
+                "en": "Column “{item}”: 上年结转 is {left} but last year's report carried {right} forward",
+            },
+        }
+    )
     return out
 
 

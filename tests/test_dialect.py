@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import subprocess
 import sys
@@ -71,7 +70,7 @@ def test_schemas_check_cli(tmp_path: Path) -> None:
     assert f"{bad}: /x-rules/0/check: rule S1 refers to missing field /drinks/gone" in r.stderr
     listing = cli("schemas")
     assert listing.returncode == 0
-    assert listing.stdout.splitlines()[1].startswith("annual-report-2021\t1.0.0\t2021–\t206 fields\t7 rules")
+    assert listing.stdout.splitlines()[1].startswith("annual-report-2021\t1.0.0\t2021–\t206 fields\t8 rules")
 
 
 def test_load_model_refuses_a_bad_schema(tmp_path: Path) -> None:

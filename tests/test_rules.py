@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from xltool.model import Model
+from xltool.evaluate import pick, previous_pointers
 from xltool.validate import validate_report
 
 from support import model_for, valid_report
@@ -149,3 +150,21 @@ def test_schema_errors_are_issues_not_exceptions() -> None:
         ("MISSING_FIELD", "/problems"),
         ("UNKNOWN_FIELD", "/extra"),
     }
+
+
+def test_w4_cross_year_only_with_last_years_report() -> None:
+    """上年结转 this year must equal 结转下年度继续办理 last year — even across the format change
+    (a 2020 report in the 2019 format is last year of a 2021 report)."""
+    report = valid_report("2021")
+    model = model_for("2021")
+    assert pointers(validate_report(model, report), "W4") == set()  # no last year: skipped
+    last = valid_report("2019")  # all zeros: carried_forward 0 everywhere
+    previous = pick(last, previous_pointers(model))
+    issues = [i for i in validate_report(model, report, previous=previous) if i.code == "W4"]
+    carried = report["applications"]["carried_over"]
+    expected = {(f"/applications/carried_over/{c}", carried[c], 0) for c in COLUMNS if carried[c] != 0}
+    assert {(i.pointer, i.found, i.expected) for i in issues} == expected
+    assert all(i.severity == "warning" for i in issues)
+    for c in COLUMNS:
+        last["applications"]["carried_forward"][c] = carried[c]
+    assert pointers(validate_report(model, report, previous=pick(last, previous_pointers(model))), "W4") == set()

@@ -107,6 +107,7 @@ def validate(
     strict: bool = typer.Option(False, "--strict", help="警告也视为错误 / treat warnings as errors"),
     lang: Lang = LangOpt,
     level: Optional[str] = LevelOpt,
+    previous: Optional[Path] = typer.Option(None, "--previous", help="同一单位上年度的报告 JSON，用于跨年度核对 / last year's report, for cross-year rules"),
 ) -> None:
     """校验报告 JSON。 Validate a report JSON file."""
 
@@ -119,7 +120,12 @@ def validate(
         model = load_model(schema or detect_schema(doc))
         meta = doc.get("_meta") if isinstance(doc.get("_meta"), dict) else {}
         lvl = level or (meta.get("level") if isinstance(meta.get("level"), str) else None) or (meta.get("template", {}) or {}).get("level") or None
-        issues = validate_report(model, doc, level=lvl)
+        prev = None
+        if previous is not None:
+            from .evaluate import pick, previous_pointers
+
+            prev = pick(load_report(previous), previous_pointers(model))
+        issues = validate_report(model, doc, level=lvl, previous=prev)
         _emit_issues(issues, fmt, lang, {"file": str(report), "schema": model.name})
         code = exit_code(issues)
         if strict and issues:

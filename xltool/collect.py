@@ -33,7 +33,8 @@ from .inbox import Entry, Skipped, walk
 from .layout import build_layout
 from .model import Model, load_model
 from .progress import Event
-from .reconcile import Context, OrgRef, Orgs, Received, carry_pairs, get, org_key, reconcile
+from .evaluate import previous_pointers
+from .reconcile import Context, OrgRef, Orgs, Received, get, org_key, reconcile
 from .roster import load_roster
 from .schemas import schema_for_year
 from .status import STATE_EN, STATE_ZH, Status, build_status
@@ -194,7 +195,7 @@ def _received(db: Index, store: Archive, schema: str, year: int) -> list[Receive
 
 
 def _previous(db: Index, model: Model, year: int) -> list[tuple[str, str, dict[str, Any]]]:
-    wanted = [p for _, p in carry_pairs(model)]
+    wanted = previous_pointers(model)
     out = []
     for r in db.currents(year - 1):
         text = db.report_json(r["sha256"], r["schema"])

@@ -27,7 +27,7 @@ def _dumps(value: Any) -> str:
 
 def read_task(task: dict[str, Any]) -> dict[str, Any]:
     """Read one stored file: {"path", "name", "schema", "strict"} -> a `reads` row (without keys)."""
-    from .reader import IDENTITY_FIELDS, read_workbook
+    from .reader import read_workbook
 
     try:
         model = load_model(task["schema"])
@@ -42,7 +42,7 @@ def read_task(task: dict[str, Any]) -> dict[str, Any]:
     errors, warnings = count(result.issues)
     return {
         "ok": 1, "identity_json": _dumps(result.identity.as_dict()),
-        "filled_json": _dumps({k: result.values.get(p) for k, p in IDENTITY_FIELDS.items()}),
+        "filled_json": _dumps({k: result.values.get(p) for k, p in result.model.identity_fields.items()}),
         "issues_json": json.dumps([i.as_dict() for i in result.issues], ensure_ascii=False, default=str),
         "errors": errors, "warnings": warnings, "report_json": text,
         "json_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),

@@ -122,7 +122,7 @@ def _lint_rules(doc: dict[str, Any], fields: dict[str, str]) -> list[Problem]:
             except (ValueError, KeyError, IndexError) as exc:
                 problems.append(Problem(f"{rp}/check", f"cannot parse check: {exc}"))
                 break
-            missing = [p for p in refs_of(parsed) if p not in fields]
+            missing = [p for p in refs_of(parsed) + refs_of(parsed, previous=True) if p not in fields]
             if missing:
                 problems.append(Problem(f"{rp}/check", f"rule {rid} refers to missing field {missing[0]}"))
                 break

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .model import Model
-from .rules import Compare, Const, Contains, Expr, Len, Ref, Rule, RuleInstance, Sum, input_refs, refs_of
+from .rules import Compare, Const, Contains, Expr, Len, Previous, Ref, Rule, RuleInstance, Sum, input_refs, refs_of
 
 PASS, FAIL, BLANK, SKIPPED = "pass", "fail", "blank", "skipped"
 
@@ -33,21 +33,23 @@ def _num(v: Any) -> Any:
     return 0 if v is None else v
 
 
-def eval_expr(expr: Expr, values: Mapping[str, Any]) -> Any:
+def eval_expr(expr: Expr, values: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> Any:
     if isinstance(expr, Ref):
         return values.get(expr.pointer)
+    if isinstance(expr, Previous):
+        return (previous or {}).get(expr.pointer)
     if isinstance(expr, Const):
         return expr.value
     if isinstance(expr, Sum):
         total: Any = 0
         for item in expr.items:
-            v = eval_expr(item, values)
+            v = eval_expr(item, values, previous)
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 v = 0  # text and blanks count as 0, as Excel's SUM does
             total += v
         return total
     if isinstance(expr, Len):
-        v = eval_expr(expr.arg, values)
+        v = eval_expr(expr.arg, values, previous)
         return len(v) if isinstance(v, str) else len(str(_num(v))) if v is not None else 0
     raise TypeError(expr)
 
@@ -80,21 +82,25 @@ def evaluate_instance(
     *,
     level: str | None = None,
     derived: Mapping[str, Expr] | None = None,
+    previous: Mapping[str, Any] | None = None,
 ) -> Outcome:
     """Evaluate one rule instance. `derived` names the fields computed from others (their inputs,
-    not the derived cells, decide whether the instance is blank)."""
+    not the derived cells, decide whether the instance is blank); `previous` is last year's report
+    (flat), for cross-year rules — skipped without it."""
     if rule.levels and level not in rule.levels:
+        return Outcome(rule, inst, SKIPPED)
+    if inst.previous_refs and (previous is None or all(previous.get(p) is None for p in inst.previous_refs)):
         return Outcome(rule, inst, SKIPPED)
     inputs = input_refs(refs_of(inst.check), derived or {})
     if all(values.get(p) in (None, "") for p in inputs):
         return Outcome(rule, inst, BLANK)
     check = inst.check
     if isinstance(check, Compare):
-        left, right = eval_expr(check.left, values), eval_expr(check.right, values)
+        left, right = eval_expr(check.left, values, previous), eval_expr(check.right, values, previous)
         ok = _compare(check.op, left, right)
         return Outcome(rule, inst, PASS if ok else FAIL, _num(left), _num(right))
     if isinstance(check, Contains):
-        v = eval_expr(check.arg, values)
+        v = eval_expr(check.arg, values, previous)
         ok = isinstance(v, str) and check.text in v
         return Outcome(rule, inst, PASS if ok else FAIL, v, check.text)
     raise TypeError(check)
@@ -106,9 +112,10 @@ def evaluate(
     *,
     level: str | None = None,
     derived: Mapping[str, Expr] | None = None,
+    previous: Mapping[str, Any] | None = None,
 ) -> list[Outcome]:
     return [
-        evaluate_instance(rule, inst, values, level=level, derived=derived)
+        evaluate_instance(rule, inst, values, level=level, derived=derived, previous=previous)
         for rule in model.rules
         for inst in rule.instances
     ]
@@ -139,6 +146,22 @@ def flatten(model: Model, report: Mapping[str, Any]) -> dict[str, Any]:
             node = node.get(part) if isinstance(node, dict) else None
         out[f.pointer] = node
     return out
+
+
+def pick(report: Mapping[str, Any], pointers: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Selected pointers of a report of any schema (e.g. last year's, in an older format)."""
+    out: dict[str, Any] = {}
+    for p in pointers:
+        node: Any = report
+        for part in p.strip("/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        out[p] = node
+    return out
+
+
+def previous_pointers(model: Model) -> list[str]:
+    """Every field of last year's report that a cross-year rule reads."""
+    return list(dict.fromkeys(p for r in model.rules for i in r.instances for p in i.previous_refs))
 
 
 def unflatten(model: Model, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -102,7 +102,10 @@ class Compiler:
         return self._memo[key]
 
     def check_formula(self, rule: Rule, inst: RuleInstance, here: str) -> str:
-        """✓ / ✗ (or ⚠ for warnings); empty while every input involved is still blank."""
+        """✓ / ✗ (or ⚠ for warnings); empty while every input involved is still blank, and always
+        empty for cross-year rules (last year's report is not in the workbook)."""
+        if rule.cross_year:
+            return '=""'
         key = ("c", rule.id, inst.index, here)
         if key not in self._memo:
             self._memo[key] = self._check_formula(rule, inst, here)

@@ -19,6 +19,8 @@ States (one per distinct file; identical bytes under several names are one submi
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import unicodedata
 from collections import defaultdict
@@ -30,6 +32,7 @@ from .archive import Archive, org_stem
 from .issues import Issue, count, sort_issues
 from .layout import Layout
 from .model import Model
+from .validate import rule_issues
 
 STATES = ("accepted", "superseded", "duplicate", "errors", "wrong_org", "wrong_year", "unknown_org", "wrong_format", "rejected")
 PROBLEMS = frozenset({"errors", "wrong_org", "wrong_year", "unknown_org", "wrong_format", "rejected"})
@@ -37,8 +40,6 @@ FEEDBACK_STATES = frozenset({"errors", "wrong_org", "wrong_year", "unknown_org"}
 FORMAT_CODES = frozenset({"WRONG_SCHEMA", "WRONG_LAYOUT"})
 #: Cross-year pairs are found by this naming convention (the dialect has no keyword for them yet):
 #: this year's `…/carried_over/x` must equal last year's `…/carried_forward/x`.
-CARRY = ("/carried_over/", "/carried_forward/")
-YEAR_POINTER = "/year"
 
 
 def norm(text: Any) -> str:
@@ -93,10 +94,6 @@ class Received:
         return (self.mtime, self.arrived_at, self.paths[0], self.sha256)
 
 
-def carry_pairs(model: Model) -> list[tuple[str, str]]:
-    return [(p, p.replace(CARRY[0], CARRY[1])) for p in model.by_pointer if CARRY[0] in p]
-
-
 def get(report: Any, pointer: str) -> Any:
     for part in pointer.strip("/").split("/"):
         if not isinstance(report, dict):
@@ -112,18 +109,19 @@ def _issue(code: str, severity: str, zh: str, en: str, layout: Layout | None, po
 
 
 def cross_year(model: Model, layout: Layout, this: dict[str, Any], prev_year: int, prev: dict[str, Any]) -> list[Issue]:
-    """上年结转 this year vs 结转下年度继续办理 in last year's archived report (warnings).
-
-    `this` is this year's report; `prev` maps last year's pointers to their values."""
+    """The schema's cross-year rules (e.g. 上年结转 = last year's 结转下年度继续办理), evaluated
+    against the organisation's archived report of `prev_year`; issues are placed at their cells."""
+    values = {f.pointer: get(this, f.pointer) for f in model.fields}
     out = []
-    for now_p, prev_p in carry_pairs(model):
-        a, b = get(this, now_p), prev.get(prev_p)
-        if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a != b:
-            label = model.by_pointer[now_p].label
-            out.append(_issue("CARRY_OVER_MISMATCH", "warning",
-                              f"{label}：本年度填报为 {a}，与{prev_year}年度已归档报告的“结转下年度继续办理”（{prev_p}）{b} 不一致",
-                              f"{now_p}: this year's value {a} differs from {prev_p} = {b} in the archived {prev_year} report",
-                              layout, now_p, rule="CROSS_YEAR", expected=b, found=a))
+    for issue in rule_issues(model, values, None, previous=prev):
+        rule = model.rule(issue.code)
+        if not rule.cross_year:
+            continue
+        fc = layout.fields.get(issue.pointer or "")
+        where = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
+        zh = f"{issue.message_zh}（上年度指{prev_year}年度已归档的报告）"
+        en = f"{issue.message_en} (last year = the archived {prev_year} report)"
+        out.append(dataclasses.replace(issue, message_zh=zh, message_en=en, **where))
     return out
 
 
@@ -186,7 +184,7 @@ def _classify(ctx: Context, rec: Received, fact: dict[str, Any], row: dict[str, 
     if year is not None and year != ctx.year:
         return "wrong_year", org, [_issue("WRONG_YEAR", "error", f"此文件是{year}年度的报告，本次收集的是{ctx.year}年度，请使用新下发的模板填写",
                                           f"this file is the {year} report; this collection is for {ctx.year}; fill in the template you were sent",
-                                          ctx.layout, YEAR_POINTER if YEAR_POINTER in ctx.model.by_pointer else None,
+                                          ctx.layout, ctx.model.identity_fields.get("year"),
                                           expected=ctx.year, found=year)]
     extra: list[Issue] = []
     prev = _previous(ctx, org)

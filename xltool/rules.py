@@ -10,6 +10,9 @@ Expressions (JSON):
     3, "text"                         a constant
     {"sum": [expr, ...]}              sum, blanks as 0
     {"len": expr}                     text length
+    {"previous": "/pointer/{var}"}    the field in the same organisation's previous-year report
+                                      (cross-year rules: checked when collecting into an archive
+                                      that holds last year; skipped where there is no last year)
 Checks:
     {"eq"|"le"|"ge"|"lt"|"gt": [expr, expr]}
     {"contains": [expr, "text"]}
@@ -45,7 +48,12 @@ class Len:
     arg: "Expr"
 
 
-Expr = Union[Ref, Const, Sum, Len]
+@dataclass(frozen=True)
+class Previous:
+    pointer: str
+
+
+Expr = Union[Ref, Const, Sum, Len, Previous]
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,10 @@ class RuleInstance:
         return tuple(dict.fromkeys(refs_of(self.check)))
 
     @property
+    def previous_refs(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(refs_of(self.check, previous=True)))
+
+    @property
     def anchor(self) -> str:
         """The field that best represents the instance: first pointer of the left-hand side."""
         return self.refs[0]
@@ -101,6 +113,11 @@ class Rule:
     message_en: str
     instances: tuple[RuleInstance, ...]
 
+    @property
+    def cross_year(self) -> bool:
+        """Reads last year's report: evaluable only where an archive holds it, never in a workbook."""
+        return any(inst.previous_refs for inst in self.instances)
+
 
 def parse_expr(node: Any, subst: dict[str, str]) -> Expr:
     if isinstance(node, str):
@@ -117,6 +134,8 @@ def parse_expr(node: Any, subst: dict[str, str]) -> Expr:
             return Sum(tuple(parse_expr(a, subst) for a in arg))
         if op == "len":
             return Len(parse_expr(arg, subst))
+        if op == "previous" and isinstance(arg, str) and arg.startswith("/"):
+            return Previous(arg.format(**subst) if subst else arg)
     raise ValueError(f"not an expression: {node!r}")
 
 
@@ -130,19 +149,22 @@ def parse_check(node: Any, subst: dict[str, str]) -> Check:
     raise ValueError(f"not a check: {node!r}")
 
 
-def refs_of(node: Check | Expr) -> list[str]:
+def refs_of(node: Check | Expr, *, previous: bool = False) -> list[str]:
+    """Fields a check or expression reads: this year's, or (previous=True) last year's."""
     if isinstance(node, Ref):
-        return [node.pointer]
+        return [] if previous else [node.pointer]
+    if isinstance(node, Previous):
+        return [node.pointer] if previous else []
     if isinstance(node, Const):
         return []
     if isinstance(node, Sum):
-        return [p for item in node.items for p in refs_of(item)]
+        return [p for item in node.items for p in refs_of(item, previous=previous)]
     if isinstance(node, Len):
-        return refs_of(node.arg)
+        return refs_of(node.arg, previous=previous)
     if isinstance(node, Compare):
-        return refs_of(node.left) + refs_of(node.right)
+        return refs_of(node.left, previous=previous) + refs_of(node.right, previous=previous)
     if isinstance(node, Contains):
-        return refs_of(node.arg)
+        return refs_of(node.arg, previous=previous)
     raise TypeError(node)
 
 

@@ -113,19 +113,27 @@ def outcome_issue(o: Outcome) -> Issue:
     )
 
 
-def rule_issues(model: Model, values: Mapping[str, Any], level: str | None, derived: Mapping[str, Expr] | None = None) -> list[Issue]:
+def rule_issues(
+    model: Model,
+    values: Mapping[str, Any],
+    level: str | None,
+    derived: Mapping[str, Expr] | None = None,
+    previous: Mapping[str, Any] | None = None,
+) -> list[Issue]:
     plain = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in values.items()}
-    return [outcome_issue(o) for o in evaluate(model, plain, level=level, derived=derived) if o.state == FAIL]
+    prev = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in previous.items()} if previous else None
+    return [outcome_issue(o) for o in evaluate(model, plain, level=level, derived=derived, previous=prev) if o.state == FAIL]
 
 
-def validate_report(model: Model, report: Any, *, level: str | None = None) -> list[Issue]:
-    """All issues of a report JSON: types and bounds, decimals, then every rule."""
+def validate_report(model: Model, report: Any, *, level: str | None = None, previous: Mapping[str, Any] | None = None) -> list[Issue]:
+    """All issues of a report JSON: types and bounds, decimals, then every rule (cross-year rules
+    only when `previous`, last year's report flattened by pointer, is given)."""
     if not isinstance(report, dict):
         return [Issue("NOT_AN_OBJECT", "error", "报告必须是JSON对象", "the report must be a JSON object")]
     issues = schema_issues(model, report)
     values = flatten(model, report)
     issues += decimal_issues(model, values)
-    issues += rule_issues(model, values, level)
+    issues += rule_issues(model, values, level, previous=previous)
     return sort_issues(dedupe(issues))
 
 

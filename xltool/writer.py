@@ -332,7 +332,7 @@ class _Writer:
                     self.state_cells[key] = sheet_ref(sheet, r, 3)
                 _ok(ws.write_formula(r, 3, formula, fm["check"], self._mark(rule, inst)), "check state")
                 o = self.outcomes[key]
-                if isinstance(inst.check, Compare):
+                if isinstance(inst.check, Compare) and not rule.cross_year:
                     lv = o.left if o.state not in (BLANK,) and o.left is not None else 0
                     rv = o.right if o.state not in (BLANK,) and o.right is not None else 0
                     ws.write_formula(r, 4, "=" + self.compiler.expr(inst.check.left, sheet), fm["cellval"], lv)
