@@ -35,3 +35,19 @@ echo "(exit code $rc: errors found; feedback workbook: $out/wrong-反馈.xlsx)"
 cmp -s <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("_meta"); print(json.dumps(d, sort_keys=True))' "$out/filled.json") \
        <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("_meta"); print(json.dumps(d, sort_keys=True))' samples/synthetic-2021.json) \
   && echo "round trip: $out/filled.json == samples/synthetic-2021.json"
+
+step "6. 县级收集 / the county workflow: an inbox of returned files -> collect -> status and feedback"
+inbox="$out/收件箱"; mkdir -p "$inbox/微信" "$inbox/邮件"
+xltool fill samples/synthetic-2021.json --org 示例县城关镇人民政府 --org-code 11330000MB0000000H --level township \
+  --issue-date 2024-01-05 -o "$inbox/邮件/城关镇2023年报.xlsx" >/dev/null
+cp "$inbox/邮件/城关镇2023年报.xlsx" "$inbox/微信/城关镇2023年报(1).xlsx"          # the same file twice
+sed 's/示例县城关镇人民政府/示例县城南街道办事处/; s/11330000MB0000000H/11330000MB0000001F/' samples/synthetic-errors-2021.json > "$out/城南.json"
+xltool fill "$out/城南.json" --level township --issue-date 2024-01-05 -o "$inbox/微信/城南街道.xlsx" >/dev/null   # has errors
+echo "请查收" > "$inbox/邮件/说明.txt"                                                # not a workbook
+set +e
+xltool collect "$inbox" --archive "$out/档案" --roster samples/roster.csv --year 2023
+rc=$?
+set -e
+echo "(collect exit code $rc: some organisations are missing or have errors)"
+xltool status --archive "$out/档案" --year 2023 >/dev/null || true
+echo "archive:"; (cd "$out/档案" && find . -type f ! -name '.lock' | sort | sed 's/^/  /')
