@@ -203,33 +203,9 @@ def convert(src: Path, out_dir: Path, fmt: str, *, timeout: float = DEFAULT_TIME
     Raises ValueError for an unknown fmt or if the output would overwrite src,
     LibreOfficeError (with soffice's output) if no output file was produced.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f"unsupported format {fmt!r}; expected one of {sorted(FORMATS)}")
-    src = Path(src).resolve()
-    if not src.is_file():
+    if not Path(src).is_file():
         raise FileNotFoundError(src)
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{src.stem}.{fmt}"
-    if target == src:
-        raise ValueError(f"converting {src} into {out_dir} would overwrite the source")
-    target.unlink(missing_ok=True)  # soffice exits 0 even on failure: judge by the file
-    cmd = [
-        _require_soffice(),
-        f"-env:UserInstallation={_profile_url()}",
-        "--headless", "--norestore", "--nologo", "--nolockcheck",
-        "--convert-to", FORMATS[fmt],
-        "--outdir", str(out_dir),
-        str(src),
-    ]
-    proc = _run(cmd, timeout)
-    stderr = _clean_output(proc.stderr)
-    if proc.returncode != 0 or not target.is_file() or target.stat().st_size == 0 or "Error:" in stderr:
-        raise LibreOfficeError(
-            f"soffice failed to convert {src.name} to {fmt} (exit {proc.returncode})\n"
-            f"command: {' '.join(cmd)}\nstdout: {_clean_output(proc.stdout)}\nstderr: {stderr}"
-        )
-    return target
+    return convert_many([src], out_dir, fmt, timeout=timeout)[0]
 
 
 def convert_many(srcs: list[Path], out_dir: Path, fmt: str, *, timeout: float = DEFAULT_TIMEOUT) -> list[Path]:
@@ -241,9 +217,9 @@ def convert_many(srcs: list[Path], out_dir: Path, fmt: str, *, timeout: float = 
     out_dir.mkdir(parents=True, exist_ok=True)
     targets = [out_dir / f"{s.stem}.{fmt}" for s in srcs]
     if any(t in srcs for t in targets):
-        raise ValueError("converting would overwrite a source")
+        raise ValueError(f"converting into {out_dir} would overwrite the source")
     for t in targets:
-        t.unlink(missing_ok=True)
+        t.unlink(missing_ok=True)  # soffice exits 0 even on failure: judge by the files
     cmd = [
         _require_soffice(),
         f"-env:UserInstallation={_profile_url()}",
@@ -252,10 +228,14 @@ def convert_many(srcs: list[Path], out_dir: Path, fmt: str, *, timeout: float = 
         "--outdir", str(out_dir),
         *map(str, srcs),
     ]
-    proc = _run(cmd, timeout + 5 * len(srcs))
+    proc = _run(cmd, timeout + 5 * (len(srcs) - 1))
+    stderr = _clean_output(proc.stderr)
     missing = [t.name for t in targets if not t.is_file() or t.stat().st_size == 0]
-    if proc.returncode != 0 or missing:
-        raise LibreOfficeError(f"soffice failed for {missing} (exit {proc.returncode}): {_clean_output(proc.stderr)}")
+    if proc.returncode != 0 or missing or "Error:" in stderr:
+        raise LibreOfficeError(
+            f"soffice failed to convert {', '.join(missing or [s.name for s in srcs])} to {fmt} (exit {proc.returncode})\n"
+            f"command: {' '.join(cmd)}\nstdout: {_clean_output(proc.stdout)}\nstderr: {stderr}"
+        )
     return targets
 
 
