@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from .cells import CellError, RawCell
 from .kinds import bounds as _bounds, expected_en, expected_zh, plain_number as _num
 from .model import Field
+from .sanitize import printable
 from .validate import decimals_of
 
 MAX_EXACT = 2**53
@@ -43,6 +44,12 @@ class Coerced:
     @property
     def ok(self) -> bool:
         return not any(p.severity == "error" for p in self.problems)
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """User text quoted in a message: cut to `limit` characters (a cell can hold a megabyte), and
+    control characters shown as escapes (a message is printed on a terminal: ESC could drive it)."""
+    return printable(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 def show(value: Any) -> str:
@@ -155,7 +162,7 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
     value: Any = raw.value
     if raw.formula is not None:
         number = constant_formula(raw.formula)
-        shown = "=" + raw.formula
+        shown = clip("=" + raw.formula)
         if number is None:
             return Coerced(None, [Problem("FORMULA_IN_INPUT", "error",
                                           f"填写了公式「{shown}」；此处只能直接填写{exp_zh}，不读取公式的计算结果",
@@ -178,9 +185,10 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
     if isinstance(value, str):
         number, steps = _from_text(value)
         if number is None:
+            quoted = clip(value)
             return Coerced(None, problems + [Problem("TEXT_IN_NUMBER", "error",
-                                                     f"应填写{exp_zh}，只能填写数字，不能含单位或文字；实际填写了「{value}」",
-                                                     f"expected {exp_en}: a number only, no units or words; found '{value}'", exp_zh, value)])
+                                                     f"应填写{exp_zh}，只能填写数字，不能含单位或文字；实际填写了「{quoted}」",
+                                                     f"expected {exp_en}: a number only, no units or words; found '{quoted}'", exp_zh, quoted)])
         if math.isfinite(number):
             problems += _text_warnings(value, number, steps)
         value = number
@@ -204,8 +212,9 @@ def _text_warnings(text: str, number: float, steps: list[str]) -> list[Problem]:
     out = []
     for code in steps or ["TEXT_NUMBER"]:
         zh, en = _STEP_TEXT[code]
-        out.append(Problem(code, "warning", f"{zh}（「{text}」），已按数字 {show(number)} 读取",
-                           f"{en} ('{text}'), read as the number {show(number)}", show(number), text))
+        quoted = clip(text)
+        out.append(Problem(code, "warning", f"{zh}（「{quoted}」），已按数字 {show(number)} 读取",
+                           f"{en} ('{quoted}'), read as the number {show(number)}", show(number), quoted))
     return out
 
 
@@ -249,7 +258,7 @@ def _text_of(value: Any) -> str:
 
 def _coerce_text(raw: RawCell, f: Field, strict: bool) -> Coerced:
     if raw.formula is not None:
-        shown = "=" + raw.formula
+        shown = clip("=" + raw.formula)
         return Coerced("", [Problem("FORMULA_IN_INPUT", "error", f"填写了公式「{shown}」；此处只能直接填写文字，不读取公式的计算结果",
                                     f"holds the formula '{shown}'; type the text directly (formula results are not read)", "文字", shown)])
     if _blank(raw):

@@ -88,7 +88,12 @@ def _load(source: Path) -> Workbook:
                              f"feedback needs an .xlsx workbook (this is .{kind})", str(source), {"kind": kind})
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", category=UserWarning, module="openpyxl")
-        wb = load_workbook(BytesIO(sniffed.data), keep_vba=False, rich_text=False)
+        try:  # the reader stops after the rows it needs; this parses everything, damage included
+            wb = load_workbook(BytesIO(sniffed.data), keep_vba=False, rich_text=False)
+        except Exception as exc:  # noqa: BLE001 - any parser failure on hostile input
+            raise InputFileError("UNREADABLE_WORKBOOK", "文件的部分内容已损坏，无法生成反馈工作簿；请用Excel打开后另存为 .xlsx 再提交",
+                                 "part of the workbook is damaged, so no feedback workbook can be written; "
+                                 "open it in Excel, save it as .xlsx and submit again", str(source), {"error": repr(exc)[:300]}) from None
     for w in caught:  # openpyxl says which parts it drops (e.g. an unsupported extension): log it
         if issubclass(w.category, UserWarning) and "openpyxl" in (w.filename or ""):
             log.info("%s: openpyxl: %s", source, w.message)
@@ -184,5 +189,9 @@ def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = 
     where = _mark(wb, ordered, t, lang)
     _list_sheet(wb, ordered, where, t, lang, title)
     buffer = BytesIO()
-    wb.save(buffer)
+    try:
+        wb.save(buffer)
+    except Exception as exc:  # noqa: BLE001 - content openpyxl loads but cannot write back
+        raise InputFileError("FEEDBACK_FAILED", f"无法生成反馈工作簿（{exc!r:.200}）", f"cannot write the feedback workbook ({exc!r:.200})",
+                             str(source), {"error": repr(exc)[:300]}) from None
     return write_atomic(out, buffer.getvalue())

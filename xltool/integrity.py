@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .cells import CellError, CellSource, parse_name_ref
-from .coerce import show
+from .coerce import clip, show
 from .issues import Issue
 from .layout import Layout, a1
 from .model import Model
 
 
 def _shown(value: Any) -> str:
-    return "" if value is None else show(value)
+    return "" if value is None else clip(show(value))
 
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import safety
 from .cells import CellSource, SourceError, open_source
-from .coerce import coerce
+from .coerce import clip, coerce
 from .errors import InputFileError
 from .evaluate import derive, eval_expr, unflatten
 from .identity import Identity
@@ -35,6 +35,7 @@ from .recognize import check_identity, fail, find_identity
 #: Deprecated alias kept for callers that predate the x-identity keyword: use model.identity_fields.
 IDENTITY_FIELDS = {"org_name": "/organization/name", "org_code": "/organization/code", "year": "/year"}
 
+MAX_MESSAGE, MAX_QUOTED = 2000, 1000  # characters of an issue message / of its expected and found
 
 
 @dataclass
@@ -79,6 +80,7 @@ def _identity_issues(identity: Identity, values: dict[str, Any], model: Model) -
         issued = _norm(getattr(identity, key))
         filled = _norm(values.get(pointer)) if pointer else ""
         if pointer and issued and filled and issued != filled:
+            issued, filled = clip(issued), clip(filled)
             out.append(Issue("ORG_MISMATCH", "error",
                              f"此模板发放给「{issued}」，但{what_zh}为「{filled}」，请使用本单位的模板填写",
                              f"this template was issued to '{issued}' but {what_en} is '{filled}'; use your own organisation's template",
@@ -94,12 +96,17 @@ def _identity_issues(identity: Identity, values: dict[str, Any], model: Model) -
 
 
 def _place(issues: Iterable[Issue], layout: Layout) -> list[Issue]:
+    """Issues at their cells, with messages and quoted values of a bounded length (a hostile cell
+    can hold a megabyte, and every check that quotes it would copy it into the output)."""
     out = []
     for i in issues:
         fc = layout.fields.get(i.pointer or "")
         if fc is not None and not (i.sheet and i.cell):
             i = dataclasses.replace(i, sheet=fc.box.sheet, cell=fc.box.a1)
-        out.append(i)
+        long = {k: clip(v, MAX_QUOTED if k in ("expected", "found") else MAX_MESSAGE) for k, v in
+                (("message_zh", i.message_zh), ("message_en", i.message_en), ("expected", i.expected), ("found", i.found))
+                if isinstance(v, str) and len(v) > MAX_QUOTED}
+        out.append(dataclasses.replace(i, **long) if long else i)
     return out
 
 
@@ -125,9 +132,10 @@ def _merge_checks(model: Model, cell_issues: list[Issue], checks: list[Issue]) -
 
 
 def _unreadable(path: str, exc: SourceError) -> InputFileError:
-    return fail("UNREADABLE_WORKBOOK", path, "文件无法按工作簿读取（可能已损坏），请用Excel打开后另存为 .xlsx 再提交",
-                 "the workbook cannot be read (it may be damaged); open it in Excel, save it as .xlsx and submit again",
-                 error=str(exc))
+    where_zh, where_en = (f"文件的工作表「{clip(exc.sheet)}」无法读取", f"sheet '{clip(exc.sheet)}' of ") if exc.sheet else ("文件无法按工作簿读取", "")
+    return fail("UNREADABLE_WORKBOOK", path, f"{where_zh}（可能已损坏），请用Excel打开后另存为 .xlsx 再提交",
+                 f"{where_en}the workbook cannot be read (it may be damaged); open it in Excel, save it as .xlsx and submit again",
+                 error=str(exc), sheet=exc.sheet)
 
 
 def read_workbook(path: str | os.PathLike[str], *, model: Model | None = None, strict: bool = False, level: str | None = None) -> ReadResult:

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from .cells import CellSource
-from .coerce import show
+from .coerce import clip, show
 from .errors import InputFileError
 from .identity import KEYS, NAME_PREFIX
 from .layout import build_layout
@@ -19,6 +19,7 @@ from .model import Model, load_model
 from .schemas import builtin_names
 
 META_ROWS = len(KEYS) + 8
+SEARCHED_SHEETS = 16  # a meta sheet under another name is looked for among the last sheets only
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 
 
@@ -46,7 +47,7 @@ def find_identity(source: CellSource, model: Model | None) -> dict[str, str]:
         candidates.append(model.meta_sheet)
     elif props.get("schema_name") in builtin_names():
         candidates.append(load_model(props["schema_name"]).meta_sheet)
-    candidates += ["_xltool"] + names[::-1]
+    candidates += ["_xltool"] + names[::-1][:SEARCHED_SHEETS]
     for sheet in dict.fromkeys(c for c in candidates if c in names):
         source.prepare({sheet: META_ROWS})
         meta = _meta_rows(source, sheet)
@@ -66,6 +67,7 @@ def fail(code: str, path: str, zh: str, en: str, **details: Any) -> InputFileErr
 
 
 def check_identity(found: dict[str, str], model: Model | None, path: str) -> Model:
+    found = {k: clip(v, 200) for k, v in found.items()}  # quoted in messages; real values are short
     name = found.get("schema_name", "")
     if not (name or found.get("schema_id")):
         raise fail("NOT_XLTOOL_TEMPLATE", path,

@@ -2,7 +2,9 @@
 
 Every returned file is untrusted. `sniff` reads the file once, decides what the bytes really are
 (whatever the extension says), and refuses with a typed `InputFileError` anything that is not a
-workbook, is encrypted, is a zip bomb, or carries a DTD (billion laughs, XXE). Parsers then read
+workbook, is encrypted, is a zip bomb, carries a DTD (billion laughs, XXE), or holds more than a
+parser can load in a second (cells, styles, strings, sheets counted while inflating; the dense
+extent python-calamine would allocate for .xls/.ods, see `scan.py`). Parsers then read
 `Sniffed.data` from memory. Zip entries are inflated here with zlib in 64 KiB chunks, counting the
 real output: `zipfile` stops at the *declared* size, so it cannot see a directory that lies.
 """
@@ -17,6 +19,7 @@ import re
 import stat
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +27,7 @@ from typing import Any, Literal
 import olefile
 
 from .errors import InputFileError
+from .scan import ods_cells, xls_cells
 
 Kind = Literal["xlsx", "xlsm", "xls", "ods"]
 
@@ -34,10 +38,21 @@ MAX_ENTRIES = 2000
 MAX_RATIO = 200  # applies to entries larger than RATIO_MIN_SIZE
 RATIO_MIN_SIZE = 1024 * 1024
 CHUNK = 65536
+# What a parser builds an object for, counted while inflating (a filled template: ~1,000 cells,
+# 150 rows, 150 strings, 20 formats, 200 names, 8 sheets, 7,000 tags). Cheap to write, slow to
+# load: 300,000 cell formats in 25 MB of styles take openpyxl 11 s and 250 MB, 1,000 sheets 4 s.
+MAX_ELEMENTS = {"c": 200_000, "row": 200_000, "si": 50_000, "xf": 20_000, "definedName": 10_000,
+                "sheet": 100, "tags": 1_000_000}
+MAX_DENSE_CELLS = 2_000_000  # python-calamine allocates .xls/.ods sheets densely (~32 bytes a cell)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")  # XML keywords are case-sensitive
+_COUNTED = re.compile(rb"<(?:\w{1,32}:)?(c|row|si|xf|definedName|sheet)(?=[\s/>])")
+_COUNTED_WHAT = {"c": ("单元格", "cells"), "row": ("行", "rows"), "si": ("共享字符串", "shared strings"),
+                 "xf": ("单元格格式", "cell formats"), "definedName": ("定义的名称", "defined names"),
+                 "sheet": ("工作表", "sheets"), "tags": ("XML元素", "XML elements"),
+                 "dense_cells": ("单元格（按各表已用区域计）", "cells (by each sheet's used range)")}
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _BOOK_CT = re.compile(r"(spreadsheetml\.(sheet|template)|ms-excel\.\w+\.macroEnabled)\.main\+xml")
 _WHAT = {  # looks_like -> (Chinese, English), for NOT_A_WORKBOOK
@@ -70,6 +85,10 @@ _MESSAGES = {  # code -> (Chinese, English); {placeholders} are filled in by _fa
                         "The file is a zip archive with no Excel workbook inside; " + _SUBMIT[1]),
     "ZIP_BOMB": ("文件解压后体积异常（疑似压缩炸弹），已拒绝读取；" + _SUBMIT[0],
                  "The file would unpack to an absurd size (suspected zip bomb); " + _SUBMIT[1]),
+    "WORKBOOK_TOO_LARGE": ("工作簿内部异常庞大（{what_zh} {found:,} 个，上限 {limit:,}），不像是由模板填写的文件，"
+                           "已拒绝读取；" + _SUBMIT[0],
+                           "The workbook is abnormally large inside ({found:,} {what_en}, limit {limit:,}); "
+                           + _SUBMIT[1]),
     "XML_DTD": ("文件内部含有不允许的XML声明（DTD/实体），可能是恶意文件，已拒绝读取；" + _RESAVE[0],
                 "A forbidden XML declaration (DTD/entity) inside, maybe malicious; " + _RESAVE[1]),
 }
@@ -91,6 +110,8 @@ def _fail(code: str, path: str | None, **details: Any) -> InputFileError:
     fmt: dict[str, Any] = {}
     if code == "NOT_A_WORKBOOK":
         fmt = dict(zip(("what_zh", "what_en"), _WHAT[details["looks_like"]]))
+    elif code == "WORKBOOK_TOO_LARGE":
+        fmt = {**details, **dict(zip(("what_zh", "what_en"), _COUNTED_WHAT[details["reason"]]))}
     elif code == "FILE_TOO_LARGE":
         fmt = {"mb": details["size"] / 1048576, "limit_mb": details["limit"] / 1048576}
     zh, en = _MESSAGES[code]
@@ -152,7 +173,7 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
     """Inflate every entry, one chunk at a time, counting real bytes against the caps and
     scanning XML for DTDs; returns the heads of `mimetype` and `[Content_Types].xml`."""
     heads: dict[str, bytes] = {}
-    view, total = memoryview(data), 0
+    view, total, counts = memoryview(data), 0, Counter[bytes]()
     for info in zf.infolist():
         name, size, crc, tail, utf16 = info.filename, 0, 0, b"", False
         is_xml = name.lower().endswith(_XML_SUFFIXES)
@@ -178,7 +199,8 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
                     if (b"<!" in text or b"<!" in tail + text[:16]) and any(
                             marker in tail + text for marker in _DTD_MARKERS):
                         raise _fail("XML_DTD", path, entry=name)
-                    tail = text[-16:]
+                    _count(counts, tail + text, tail, path, name)
+                    tail = text[-64:]
         except InputFileError:
             raise
         except Exception as exc:  # zlib.error, ValueError...: the entry cannot be inflated
@@ -188,18 +210,37 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
     return heads
 
 
+def _count(counts: Counter[bytes], window: bytes, tail: bytes, path: str | None, entry: str) -> None:
+    """Add the elements of `window` not already counted in `tail` (a tag cut by the chunk
+    boundary is counted once); refuse as soon as one kind passes its cap."""
+    counts.update(_COUNTED.findall(window))  # a list of bytes: counted in C
+    counts.subtract(_COUNTED.findall(tail))
+    counts[b"tags"] += window.count(b"<") - tail.count(b"<")
+    for what, found in counts.items():
+        if found > MAX_ELEMENTS[what.decode()]:
+            raise _fail("WORKBOOK_TOO_LARGE", path, reason=what.decode(), found=found,
+                        limit=MAX_ELEMENTS[what.decode()], entry=entry)
+
+
+def _dense_check(cells: int, path: str | None) -> None:
+    if cells > MAX_DENSE_CELLS:
+        raise _fail("WORKBOOK_TOO_LARGE", path, reason="dense_cells", found=cells, limit=MAX_DENSE_CELLS)
+
+
 def _classify_zip(zf: zipfile.ZipFile, heads: dict[str, bytes], path: str | None) -> Kind:
     """ods / xlsx / xlsm by content (mimetype, [Content_Types].xml), never by extension."""
     names = set(zf.namelist())
     mime = heads.get("mimetype", b"").strip()
     if mime == _ODS_MIME:
+        if "content.xml" in names:  # its size and CRC were checked while inflating
+            _dense_check(ods_cells(zf.read("content.xml")), path)
         return "ods"
     if mime.startswith(b"application/vnd.oasis.opendocument") or "word/document.xml" in names:
         raise _fail("NOT_A_WORKBOOK", path, looks_like="word")
     types = heads.get("[Content_Types].xml", b"").decode("utf-8", "replace")
     part, content_type = "xl/workbook.xml", ""
-    for tag in re.findall(r"<(?:\w+:)?Override\b[^>]*>", types):
-        attrs = dict(re.findall(r"""(\w+)\s*=\s*["']([^"']*)["']""", tag))
+    for tag in re.findall(r"<(?:\w{1,32}:)?Override\b[^<>]*>", types):  # bounded: linear on any text
+        attrs = dict(re.findall(r"""(?<!\w)(\w+)\s*=\s*["']([^"'<>]*)["']""", tag))
         if _BOOK_CT.search(attrs.get("ContentType", "")):
             part, content_type = attrs.get("PartName", "").lstrip("/"), attrs["ContentType"]
             break
@@ -215,16 +256,17 @@ def _check_ole(data: bytes, path: str | None) -> Kind:
         streams = ["/".join(p) for p in ole.listdir(streams=True, storages=False)]
         encrypted = ole.exists("EncryptionInfo") and ole.exists("EncryptedPackage")
         book = next((n for n in ("Workbook", "Book") if ole.exists(n)), None)
-        head = ole.openstream(book).read(64) if book else b""
+        stream = ole.openstream(book).read() if book else b""  # at most the file's size
         ole.close()
     except Exception as exc:  # olefile raises assorted errors on hostile input
         raise _fail("BROKEN_OLE2", path, error=repr(exc)) from None
     if encrypted:
         raise _fail("ENCRYPTED_WORKBOOK", path, reason="ooxml_encrypted_package")
     if book:  # BIFF: a FILEPASS record (0x002F) right after the BOF means the .xls is encrypted
-        bof_len = int.from_bytes(head[2:4], "little")
-        if head[:2] == b"\x09\x08" and head[4 + bof_len:6 + bof_len] == b"\x2f\x00":
+        bof_len = int.from_bytes(stream[2:4], "little")
+        if stream[:2] == b"\x09\x08" and stream[4 + bof_len:6 + bof_len] == b"\x2f\x00":
             raise _fail("ENCRYPTED_WORKBOOK", path, reason="xls_filepass")
+        _dense_check(xls_cells(stream), path)
         return "xls"
     looks_like = "word" if "WordDocument" in streams else "unknown"
     raise _fail("OLE2_NOT_WORKBOOK", path, looks_like=looks_like, streams=streams[:20])

@@ -9,6 +9,8 @@ to save them), or, as a file name, contain `../`, `CON` or `:`.
 - `write_text(cell, value)`: put text into an openpyxl cell as an explicit string cell, never a
   formula, whatever it starts with.
 - `safe_filename(name)`: one path component that is valid on Windows, macOS and Linux.
+- `printable(text)`: for a terminal, control and bidi characters shown as escapes (a file name or
+  a cell can carry ESC sequences that would drive the terminal).
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ _RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {
     f"{p}{d}" for p in ("COM", "LPT") for d in "123456789\u00b9\u00b2\u00b3"
 }
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,10}$")
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: C0/C1 controls and bidi overrides as \\uXXXX escapes."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _UNPRINTABLE.search(text) else text
 
 
 def _cap(text: str, limit: int = MAX_CELL_CHARS) -> str:
