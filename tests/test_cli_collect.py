@@ -54,3 +54,14 @@ def test_collect_bad_arguments_exit_2(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     r = cli("collect", str(tmp_path / "in"), "--archive", str(tmp_path / "a"), "--roster", str(bad), "--year", "2023")
     assert r.returncode == 2 and "[ROSTER_BAD_ROW]" in r.stderr
+
+
+def test_collect_output_neutralises_terminal_escapes_in_file_names(tmp_path: Path) -> None:
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    name = "a\x1b]0;pwned\x07b.xlsx"
+    r = cli("fill", str(SAMPLES / "synthetic-2021.json"), "--issue-date", "2024-01-05", "-o", str(inbox / name))
+    assert r.returncode == 0, r.stderr
+    r = cli("collect", str(inbox), "--archive", str(tmp_path / "a"), "--year", "2023")
+    assert "\x1b" not in r.stdout + r.stderr and "\x07" not in r.stdout + r.stderr
+    assert "a\\u001b]0;pwned\\u0007b.xlsx" in r.stdout

@@ -17,6 +17,7 @@ import typer
 
 from .errors import XltoolError
 from .issues import Issue, exit_code, format_table, summary_line
+from .sanitize import printable
 
 app = typer.Typer(
     add_completion=False,
@@ -42,15 +43,20 @@ FormatOpt = typer.Option(Fmt.text, "--format", "-f", help="输出格式 / output
 LevelOpt = typer.Option(None, "--level", help="单位层级，如 township、county_department / organisation level")
 
 
+def _echo(text: str, err: bool = False) -> None:
+    """Print a line block; names and cell text from user files cannot carry terminal escapes."""
+    typer.echo("\n".join(printable(line) for line in text.split("\n")), err=err)
+
+
 def _run(fn: Callable[[], int], lang: Lang = Lang.zh) -> None:
     """Run a command body; turn stopping errors into one clear line and exit 2."""
     try:
         code = fn()
     except XltoolError as exc:
-        typer.echo(exc.line(lang.value), err=True)
+        _echo(exc.line(lang.value), err=True)
         raise typer.Exit(2)
     except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+        _echo("interrupted", err=True)
         raise typer.Exit(2)
     raise typer.Exit(code)
 
@@ -60,12 +66,12 @@ def _emit_issues(issues: list[Issue], fmt: Fmt, lang: Lang, header: dict[str, An
         doc = dict(header)
         errors = sum(1 for i in issues if i.severity == "error")
         doc.update({"errors": errors, "warnings": len(issues) - errors, "issues": [i.as_dict() for i in issues]})
-        typer.echo(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
+        _echo(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
         return
     name = header.get("file", "")
-    typer.echo(f"{name}: {summary_line(issues, lang.value)}")
+    _echo(f"{name}: {summary_line(issues, lang.value)}")
     if issues:
-        typer.echo(format_table(issues, lang.value))
+        _echo(format_table(issues, lang.value))
 
 
 @app.command()
@@ -85,15 +91,15 @@ def schemas(
             problems = lint(src.document)
             if problems:
                 for p in problems:
-                    typer.echo(f"{check}: {p.pointer}: {p.message}", err=True)
+                    _echo(f"{check}: {p.pointer}: {p.message}", err=True)
                 return 2
             model = load_model(check)
-            typer.echo(f"{check}: OK — {model.name} {model.version}, {len(model.fields)} fields, {len(model.rules)} rules")
+            _echo(f"{check}: OK — {model.name} {model.version}, {len(model.fields)} fields, {len(model.rules)} rules")
             return 0
         for name in builtin_names():
             m = load_model(name)
             years = f"{m.years[0] or ''}–{m.years[1] or ''}"
-            typer.echo(f"{name}\t{m.version}\t{years}\t{len(m.fields)} fields\t{len(m.rules)} rules\t{m.title}")
+            _echo(f"{name}\t{m.version}\t{years}\t{len(m.fields)} fields\t{len(m.rules)} rules\t{m.title}")
         return 0
 
     _run(body, lang)
@@ -180,12 +186,12 @@ def template(
                 raise Err("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
             orgs = load_roster(roster, model.levels)
             written = write_roster_templates(model, orgs, out_dir, base)
-            typer.echo(f"已生成 {len(written)} 个模板：{out_dir}（清单 manifest.csv）" if lang is Lang.zh else f"wrote {len(written)} templates to {out_dir} (manifest.csv)")
+            _echo(f"已生成 {len(written)} 个模板：{out_dir}（清单 manifest.csv）" if lang is Lang.zh else f"wrote {len(written)} templates to {out_dir} (manifest.csv)")
             return 0
         target = output or Path(f"{model.name}{'-' + str(year) if year else ''}-template.xlsx")
         data, ident = write_template(model, base)
         write_atomic(target, data)
-        typer.echo(f"已生成模板：{target}（{model.name}，模板编号 {ident.serial}）" if lang is Lang.zh else f"wrote {target} ({model.name}, serial {ident.serial})")
+        _echo(f"已生成模板：{target}（{model.name}，模板编号 {ident.serial}）" if lang is Lang.zh else f"wrote {target} ({model.name}, serial {ident.serial})")
         return 0
 
     _run(body, lang)
@@ -211,7 +217,7 @@ def fill(
 
         data, ident, model = fill_report(report, schema=schema, year=year, org=org, org_code=org_code, level=level, issue_date=issue_date or _today())
         write_atomic(output, data)
-        typer.echo(f"已写入：{output}（{model.name}，{ident.org_name or '未指定单位'}，模板编号 {ident.serial}）" if lang is Lang.zh else f"wrote {output} ({model.name}, serial {ident.serial})")
+        _echo(f"已写入：{output}（{model.name}，{ident.org_name or '未指定单位'}，模板编号 {ident.serial}）" if lang is Lang.zh else f"wrote {output} ({model.name}, serial {ident.serial})")
         return 0
 
     _run(body, lang)
@@ -273,7 +279,7 @@ def collect(
         else:
             with ProgressRenderer(sys.stderr, lang=lang.value) as on_event:
                 result = run_collect(inbox, archive, roster=roster, schema=schema, year=year, jobs=jobs, strict=strict, on_event=on_event)
-        typer.echo(result.to_json() if as_json else result.summary(lang.value))
+        _echo(result.to_json() if as_json else result.summary(lang.value))
         return result.exit_code
 
     _run(body, lang)
@@ -293,7 +299,7 @@ def status(
         from .status import load_status
 
         st = load_status(archive, year=year, schema=schema)
-        typer.echo(st.to_json() if fmt is Fmt.json else st.to_text(lang.value))
+        _echo(st.to_json() if fmt is Fmt.json else st.to_text(lang.value))
         return st.exit_code
 
     _run(body, lang)

@@ -7,6 +7,8 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Any
 
+from .sanitize import printable
+
 
 @dataclass(frozen=True)
 class Event:
@@ -58,6 +60,7 @@ class ProgressRenderer:
             self._progress = None
 
     def _line(self, text: str) -> None:
+        text = printable(text)  # file and organisation names come from the inbox: no terminal escapes
         if self._progress is not None:
             self._progress.console.print(text, markup=False, highlight=False)
         else:
@@ -84,7 +87,7 @@ class ProgressRenderer:
                 self._line(f"读取 {e.total} 个新文件" if zh else f"reading {e.total} new file(s)")
         elif e.kind == "file":
             if self._progress is not None:
-                self._progress.update(self._task, completed=e.done, description=e.path[-40:])
+                self._progress.update(self._task, completed=e.done, description=printable(e.path[-40:]))
                 if e.code:
                     self._line(f"{e.path}: {e.code}")
             else:

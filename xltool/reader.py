@@ -32,8 +32,6 @@ from .validate import decimal_issues, rule_issues, schema_issues
 from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
 from .recognize import check_identity, fail, find_identity
 
-#: Deprecated alias kept for callers that predate the x-identity keyword: use model.identity_fields.
-IDENTITY_FIELDS = {"org_name": "/organization/name", "org_code": "/organization/code", "year": "/year"}
 
 MAX_MESSAGE, MAX_QUOTED = 2000, 1000  # characters of an issue message / of its expected and found
 
