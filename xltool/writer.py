@@ -23,15 +23,10 @@ from .layout import Box, FieldCell, Layout, SheetLayout, build_layout, col_lette
 from .model import Field, Model
 from .highlight import highlights
 from .protection import protect_structure
+from .styles import make_formats
 from .validation import validation_options
 from .rules import Compare, Rule, RuleInstance
 
-INPUT_BG = "#FFF2CC"
-DERIVED_BG = "#EDEDED"
-HEADER_BG = "#D9E1F2"
-RED_BG, RED_FG = "#FFC7CE", "#9C0006"
-WARN_BG, WARN_FG = "#FFEB9C", "#9C5700"
-INT_MAX = 999_999_999
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,7 @@ class _Writer:
         self.meta_rows = {k: i for i, k in enumerate(k for k, _ in self.identity.items())}
         self.level_ref = sheet_ref(model.meta_sheet, self.meta_rows["level"], 1)
         self.compiler = compiler_for(self.layout, self.level_ref)
-        self.formats = self._formats()
+        self.formats = make_formats(self.wb)
         # values: inputs as given, derived recomputed (so cached formula results are right)
         given = {p: v for p, v in opts.values.items() if p not in model.derived}
         issued = {"org_name": opts.org_name or None, "org_code": opts.org_code or None, "year": opts.year}
@@ -105,40 +100,6 @@ class _Writer:
             for o in evaluate(model, self.values, level=opts.level or None, derived=model.derived)
         }
         self.state_cells: dict[tuple[str, int], str] = {}
-
-    # -- formats ---------------------------------------------------------------------------
-    def _formats(self) -> dict[str, Any]:
-        base = {"font_name": "宋体", "font_size": 10, "valign": "vcenter"}
-        border = {"border": 1}
-
-        def f(**kw: Any) -> Any:
-            return self.wb.add_format({**base, **kw})
-
-        return {
-            "title": f(bold=True, font_size=16, align="center"),
-            "summary": f(bold=True, align="center", font_color="#375623"),
-            "heading": f(bold=True, font_size=12, align="left"),
-            "caption": f(bold=True, align="left", bg_color=HEADER_BG, **border),
-            "header": f(bold=True, align="center", text_wrap=True, bg_color=HEADER_BG, **border),
-            "label": f(align="left", text_wrap=True, **border),
-            "check_label": f(bold=True, align="center", text_wrap=True, font_color="#7F7F7F", **border),
-            "legend": f(italic=True, font_size=9, font_color="#595959", text_wrap=True, valign="top"),
-            "count": f(locked=False, bg_color=INPUT_BG, align="right", num_format="0", **border),
-            "signed_count": f(locked=False, bg_color=INPUT_BG, align="right", num_format="0", **border),
-            "integer": f(locked=False, bg_color=INPUT_BG, align="left", num_format="0", **border),
-            "amount": f(locked=False, bg_color=INPUT_BG, align="right", num_format="General", **border),
-            "text": f(locked=False, bg_color=INPUT_BG, text_wrap=True, valign="top", align="left", **border),
-            "string": f(locked=False, bg_color=INPUT_BG, align="left", **border),
-            "derived": f(bold=True, bg_color=DERIVED_BG, align="right", num_format="0", **border),
-            "check": f(bold=True, align="center", **border),
-            "red": self.wb.add_format({"bg_color": RED_BG, "font_color": RED_FG}),
-            "warn": self.wb.add_format({"bg_color": WARN_BG, "font_color": WARN_FG}),
-            "pass": self.wb.add_format({"font_color": "#00B050"}),
-            "plain": f(text_wrap=True, valign="top"),
-            "bold": f(bold=True),
-            "key": f(bold=True, bg_color=HEADER_BG, **border),
-            "cellval": f(text_wrap=True, **border),
-        }
 
     # -- sheets ----------------------------------------------------------------------------
     def _title(self) -> str:
