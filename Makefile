@@ -28,6 +28,7 @@ screenshot: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_template.py
 	$(BIN)/python benchmarks/bench_read.py
+	$(BIN)/python benchmarks/bench_collect.py --n 200
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis
