@@ -16,7 +16,7 @@ from jsonschema.exceptions import SchemaError as JsonSchemaError
 
 from .errors import SchemaError
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+SCHEMA_DIR = (Path(__file__).parent / "schema").resolve()  # the repo's schema/, shipped inside the package
 DEFAULT_SCHEMA = "annual-report-2021"
 SUFFIX = ".schema.json"
 
