@@ -207,9 +207,9 @@ def _extra_sheets() -> bytes:
     return edit(data, scratch)
 
 
-def _rows_inserted() -> bytes:
-    """A row inserted above the table as Excel does it: labels, values and input names move down."""
-    model, sheet = load_model(M21), "三、依申请公开"
+def insert_row_above_table(model: Model, sheet: str) -> Callable[[Any], None]:
+    """An openpyxl edit inserting a row above a sheet's table as Excel does it: labels, values and
+    input names all move down one row."""
     layout = build_layout(model)
 
     def insert(wb: Any) -> None:
@@ -222,7 +222,11 @@ def _rows_inserted() -> bytes:
             if fc.box.sheet == sheet and not fc.derived:
                 wb.defined_names[fc.defined_name].attr_text = f"'{sheet}'!${fc.box.a1[0]}${fc.box.row + 2}"
 
-    return edit(filled(), insert)
+    return insert
+
+
+def _rows_inserted() -> bytes:
+    return edit(filled(), insert_row_above_table(load_model(M21), "三、依申请公开"))
 
 
 def _far_corner() -> bytes:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import hostile_files as H
+from hostile_templates import insert_row_above_table
 import pytest
 from openpyxl import Workbook, load_workbook
 
@@ -300,17 +301,7 @@ def test_rows_inserted(tmp_path: Path) -> None:
     """A row inserted above the table (as Excel does: labels, values and names all move down)."""
     model = load_model(M21)
     sheet = "三、依申请公开"
-    layout = build_layout(model)
-
-    def insert(wb: Any) -> None:
-        ws = wb[sheet]
-        ws.protection.sheet = False
-        for rng in list(ws.merged_cells.ranges):
-            ws.unmerge_cells(str(rng))
-        ws.move_range(f"A4:K{ws.max_row}", rows=1)
-        for fc in layout.fields.values():
-            if fc.box.sheet == sheet and not fc.derived:
-                wb.defined_names[fc.defined_name].attr_text = f"'{sheet}'!${fc.box.a1[0]}${fc.box.row + 2}"
+    insert = insert_row_above_table(model, sheet)
 
     result = read(tmp_path, edit(template(), insert), model=model)
     on_sheet = [t for t in issues_of(result) if t[2] == sheet]

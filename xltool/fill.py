@@ -4,21 +4,12 @@ corrected file, make test files). The writer does the work; this module maps rep
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from .evaluate import flatten
 from .identity import Identity
 from .model import Model, load_model
-from .report_io import detect_schema, load_report
+from .report_io import detect_schema, json_number, load_report
 from .writer import TemplateOptions, write_template
-
-
-def _plain(v: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(v, Decimal):
-        return int(v) if v == v.to_integral_value() and v.as_tuple().exponent >= 0 else float(v)
-    return v
 
 
 def fill_report(
@@ -34,7 +25,7 @@ def fill_report(
     """The filled template bytes; identity defaults come from the report itself."""
     report = load_report(path)
     model = load_model(schema or detect_schema(report))
-    values = {p: _plain(v) for p, v in flatten(model, report).items()}
+    values = {p: json_number(v) for p, v in flatten(model, report).items()}
     roles = {role: values.get(pointer) for role, pointer in model.identity_fields.items()}
     meta = report.get("_meta") if isinstance(report.get("_meta"), dict) else {}
     template = meta.get("template") if isinstance(meta.get("template"), dict) else {}

@@ -46,12 +46,8 @@ def detect_schema(report: dict[str, Any]) -> str:
     return DEFAULT_SCHEMA
 
 
-def dumps_report(report: dict[str, Any]) -> str:
-    """JSON text of a report: Decimals and floats as plain JSON numbers, no float noise."""
-
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return int(o) if o == o.to_integral_value() and o.as_tuple().exponent >= 0 else float(o)
-        raise TypeError(type(o))
-
-    return json.dumps(report, ensure_ascii=False, indent=1, default=default) + "\n"
+def json_number(value: Any) -> Any:
+    """A Decimal parsed from report JSON back to int or float as written (5 -> 5, 5.0 -> 5.0)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    return value
