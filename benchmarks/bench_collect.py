@@ -29,10 +29,10 @@ from xml.etree import ElementTree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from xltool.collect import collect  # noqa: E402
-from xltool.evaluate import flatten  # noqa: E402
-from xltool.model import load_model  # noqa: E402
-from xltool.writer import TemplateOptions, write_template  # noqa: E402
+from xltool.check.evaluate import flatten  # noqa: E402
+from xltool.collect.run import collect  # noqa: E402
+from xltool.spec.model import load_model  # noqa: E402
+from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
 
 SCHEMA = "annual-report-2021"
 
@@ -49,8 +49,12 @@ def _make(args: tuple[Path, int]) -> None:
     vals = {**base, "/organization/name": name, "/organization/code": code, "/proactive/licensing/decisions": i}
     if i % 10 == 9:  # a rule error: a feedback workbook to write
         vals["/applications/received/natural_person"] = 99
-    data, _ = write_template(model, TemplateOptions(year=2023, org_name=name, org_code=code, level="township",
-                                                    issue_date="2024-01-05", values=vals))
+    data, _ = write_template(
+        model,
+        TemplateOptions(
+            year=2023, org_name=name, org_code=code, level="township", issue_date="2024-01-05", values=vals
+        ),
+    )
     (folder / f"{i // 100:03d}").mkdir(exist_ok=True)
     (folder / f"{i // 100:03d}" / f"{name}.xlsx").write_bytes(data)
 
@@ -62,7 +66,12 @@ def _parse(path: Path) -> int:
         for name in zf.namelist():
             data = zf.read(name)
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                cells += sum(1 for _ in ElementTree.fromstring(data).iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}c"))
+                cells += sum(
+                    1
+                    for _ in ElementTree.fromstring(data).iter(
+                        "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}c"
+                    )
+                )
     return cells
 
 
@@ -145,7 +154,7 @@ def main() -> None:
         t = time.perf_counter()
 
         def on_event(e: object) -> None:
-            marks.setdefault(getattr(e, "kind"), time.perf_counter() - t)
+            marks.setdefault(e.kind, time.perf_counter() - t)
 
         sampler = _Sampler()
         sampler.start()
@@ -165,12 +174,16 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}; {n} files, {size / n / 1024:.0f} KiB each")
         print(f"floor   unzip+parse XML, 1 process   : {n / floor1:8.1f} files/s  ({floor1:.2f} s)")
         print(f"floor   unzip+parse XML, {args.jobs} processes : {n / floor_n:8.1f} files/s  ({floor_n:.2f} s)")
-        print(f"collect first run                    : {n / total:8.1f} files/s  ({total:.2f} s; scan {marks.get('scan', 0):.2f} s, "
-              f"reading done {marks.get('write', total):.2f} s)  states {states}")
+        print(
+            f"collect first run                    : {n / total:8.1f} files/s  ({total:.2f} s; scan {marks.get('scan', 0):.2f} s, "
+            f"reading done {marks.get('write', total):.2f} s)  states {states}"
+        )
         print(f"collect second run (nothing new)     : {n / again:8.1f} files/s  ({again:.2f} s)")
         print(f"ratio first run / parallel floor     : {total / floor_n:8.1f}x")
-        print(f"peak RSS: this process {_rss_mb(resource.RUSAGE_SELF):.0f} MB; during collect: largest worker "
-              f"{sampler.worker_peak:.0f} MB, all workers together {sampler.total_peak:.0f} MB")
+        print(
+            f"peak RSS: this process {_rss_mb(resource.RUSAGE_SELF):.0f} MB; during collect: largest worker "
+            f"{sampler.worker_peak:.0f} MB, all workers together {sampler.total_peak:.0f} MB"
+        )
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

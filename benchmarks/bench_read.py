@@ -25,11 +25,11 @@ sys.path.insert(0, str(ROOT))
 
 import openpyxl  # noqa: E402
 
-from xltool.evaluate import flatten  # noqa: E402
-from xltool.model import load_model  # noqa: E402
-from xltool.reader import read_workbook  # noqa: E402
-from xltool.report_io import load_report  # noqa: E402
-from xltool.writer import TemplateOptions, write_template  # noqa: E402
+from xltool.check.evaluate import flatten  # noqa: E402
+from xltool.check.report_json import load_report  # noqa: E402
+from xltool.read.reader import read_workbook  # noqa: E402
+from xltool.spec.model import load_model  # noqa: E402
+from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
 
 
 def median_ms(fn, n: int) -> float:
@@ -64,7 +64,12 @@ def main() -> None:
     model = load_model("annual-report-2021")
     values = {p: v for p, v in flatten(model, load_report(ROOT / "samples" / "synthetic-2021.json")).items()}
     values = {p: (float(v) if type(v).__name__ == "Decimal" else v) for p, v in values.items()}
-    data, _ = write_template(model, TemplateOptions(year=2023, org_name="示例县城关镇人民政府", level="township", issue_date="2024-01-05", values=values))
+    data, _ = write_template(
+        model,
+        TemplateOptions(
+            year=2023, org_name="示例县城关镇人民政府", level="township", issue_date="2024-01-05", values=values
+        ),
+    )
     sheets = [s.name for s in model.sheets] + [model.meta_sheet]
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
@@ -72,13 +77,29 @@ def main() -> None:
         files["xltool-written"].write_bytes(data)
         if shutil.which("soffice"):
             out = t / "lo"
-            subprocess.run(["soffice", f"-env:UserInstallation={(t / 'profile').as_uri()}", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(files["xltool-written"])], check=True, capture_output=True, timeout=180)
+            subprocess.run(
+                [
+                    "soffice",
+                    f"-env:UserInstallation={(t / 'profile').as_uri()}",
+                    "--headless",
+                    "--convert-to",
+                    "xlsx:Calc MS Excel 2007 XML",
+                    "--outdir",
+                    str(out),
+                    str(files["xltool-written"]),
+                ],
+                check=True,
+                capture_output=True,
+                timeout=180,
+            )
             files["LibreOffice-saved"] = out / "filled.xlsx"
         for label, path in files.items():
-            full = median_ms(lambda: read_workbook(path, model=model), args.n)
-            opx = median_ms(lambda: openpyxl_floor(path, sheets), args.n)
-            xml = median_ms(lambda: xml_floor(path), args.n)
-            print(f"{label:18s} read_workbook {full:6.1f} ms | openpyxl alone {opx:6.1f} ms | unzip+XML parse {xml:5.1f} ms  (median of {args.n})")
+            full = median_ms(lambda path=path: read_workbook(path, model=model), args.n)
+            opx = median_ms(lambda path=path: openpyxl_floor(path, sheets), args.n)
+            xml = median_ms(lambda path=path: xml_floor(path), args.n)
+            print(
+                f"{label:18s} read_workbook {full:6.1f} ms | openpyxl alone {opx:6.1f} ms | unzip+XML parse {xml:5.1f} ms  (median of {args.n})"
+            )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ in the reference.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -93,7 +92,7 @@ def build_properties(fields: list[dict], optional: set[str]) -> dict:
         for depth, part in enumerate(parts):
             last = depth == len(parts) - 1
             if part not in node["properties"]:
-                if not f["pointer"] in optional or not last:
+                if f["pointer"] not in optional or not last:
                     node["required"].append(part)
                 node["properties"][part] = (
                     leaf_schema(f)
@@ -121,7 +120,11 @@ def table_applications(ref: Ref) -> dict:
     col_labels = [ref.by_ptr[sec + c]["labels"] for c in COLUMNS]
     header = [
         [
-            text(ref.literal("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"), colspan=3, rowspan=3),
+            text(
+                ref.literal("（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"),
+                colspan=3,
+                rowspan=3,
+            ),
             text(col_labels[0][2], colspan=7),
         ],
         [
@@ -152,11 +155,7 @@ def table_applications(ref: Ref) -> dict:
                 group = row_labels[1]
                 if group not in seen_groups:
                     seen_groups.add(group)
-                    span = sum(
-                        1
-                        for rr in results
-                        if ref.by_ptr[rr + "/natural_person"]["labels"][2] == group
-                    )
+                    span = sum(1 for rr in results if ref.by_ptr[rr + "/natural_person"]["labels"][2] == group)
                     cells.append(text(group, rowspan=span))
                 cells.append(text(row_labels[2]))
         cells += [field(f"{r}/{c}") for c in COLUMNS]
@@ -179,7 +178,10 @@ def table_review(ref: Ref) -> dict:
     header = [
         [text(lab("review", "upheld")[1], colspan=5), text(lab("litigation_direct", "upheld")[1], colspan=10)],
         [text(lab("review", c)[2], rowspan=2) for c in BLOCK_COLUMNS]
-        + [text(lab("litigation_direct", "upheld")[2], colspan=5), text(lab("litigation_after_review", "upheld")[2], colspan=5)],
+        + [
+            text(lab("litigation_direct", "upheld")[2], colspan=5),
+            text(lab("litigation_after_review", "upheld")[2], colspan=5),
+        ],
         [text(lab(b, c)[3]) for b in BLOCKS[1:] for c in BLOCK_COLUMNS],
     ]
     body = [[field(f"/review_litigation/{b}/{c}") for b in BLOCKS for c in BLOCK_COLUMNS]]
@@ -204,7 +206,7 @@ def table_proactive(ref: Ref) -> list[dict]:
         if ncols < 3:
             spans[-1] = 3 - (ncols - 1)
         header_row = [text(info)]
-        for f, span in zip(first, spans):
+        for f, span in zip(first, spans, strict=False):
             cell = text(f["labels"][3], colspan=span) if span > 1 else text(f["labels"][3])
             if "unit" in f and "单位" not in f["labels"][3]:
                 cell["suffix"] = f"（单位：{f['unit']}）"
@@ -212,7 +214,7 @@ def table_proactive(ref: Ref) -> list[dict]:
         body = []
         for row_label, rfs in rows.items():
             cells = [text(row_label)]
-            for f, span in zip(rfs, spans):
+            for f, span in zip(rfs, spans, strict=False):
                 cells.append(field(f["pointer"], colspan=span) if span > 1 else field(f["pointer"]))
             body.append(cells)
         blocks.append({"type": "table", "caption": caption, "header": [header_row], "body": body})
@@ -283,15 +285,16 @@ def rules(ref: Ref, year: str) -> list[dict]:
     for r in rows:
         labels = ref.by_ptr[r + "/natural_person"]["labels"]
         row_items.append({"key": r.removeprefix("/applications/"), "label": labels[labels.index("申请人情况") - 1]})
-    block_items = [
-        {"key": b, "label": ref.by_ptr[f"/review_litigation/{b}/upheld"]["labels"][-2]} for b in BLOCKS
-    ]
+    block_items = [{"key": b, "label": ref.by_ptr[f"/review_litigation/{b}/upheld"]["labels"][-2]} for b in BLOCKS]
     six = [c for c in COLUMNS if c != "total"]
     reg = [f["pointer"] for f in ref.fields if f["pointer"].startswith("/proactive/regulations/")]
     out = [
         {
             "id": "R1",
-            "title": {"zh": "勾稽关系：第一项加第二项之和，等于第三项加第四项之和", "en": "Printed rule: 一 + 二 = （七）总计 + 四, per column"},
+            "title": {
+                "zh": "勾稽关系：第一项加第二项之和，等于第三项加第四项之和",
+                "en": "Printed rule: 一 + 二 = （七）总计 + 四, per column",
+            },
             "source": "printed",
             "severity": "error",
             "for_each": {"var": "c", "items": col_items},
@@ -308,7 +311,10 @@ def rules(ref: Ref, year: str) -> list[dict]:
         },
         {
             "id": "R2",
-            "title": {"zh": "表内合计关系：总计等于各类申请人之和", "en": "Row total = sum of the six applicant columns"},
+            "title": {
+                "zh": "表内合计关系：总计等于各类申请人之和",
+                "en": "Row total = sum of the six applicant columns",
+            },
             "source": "table",
             "severity": "error",
             "derives": True,
@@ -321,7 +327,10 @@ def rules(ref: Ref, year: str) -> list[dict]:
         },
         {
             "id": "R3",
-            "title": {"zh": "表内合计关系：（七）总计等于各项办理结果之和", "en": "（七）总计 = sum of the leaf result rows, per column"},
+            "title": {
+                "zh": "表内合计关系：（七）总计等于各项办理结果之和",
+                "en": "（七）总计 = sum of the leaf result rows, per column",
+            },
             "source": "table",
             "severity": "error",
             "derives": True,
@@ -334,7 +343,10 @@ def rules(ref: Ref, year: str) -> list[dict]:
         },
         {
             "id": "R4",
-            "title": {"zh": "表内合计关系：总计等于结果维持、结果纠正、其他结果、尚未审结之和", "en": "Block 总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结"},
+            "title": {
+                "zh": "表内合计关系：总计等于结果维持、结果纠正、其他结果、尚未审结之和",
+                "en": "Block 总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结",
+            },
             "source": "table",
             "severity": "error",
             "derives": True,
@@ -352,7 +364,10 @@ def rules(ref: Ref, year: str) -> list[dict]:
         },
         {
             "id": "W1",
-            "title": {"zh": "一、总体情况篇幅原则上不超过一千字", "en": "一、总体情况 should not exceed 1,000 characters"},
+            "title": {
+                "zh": "一、总体情况篇幅原则上不超过一千字",
+                "en": "一、总体情况 should not exceed 1,000 characters",
+            },
             "source": "plausibility",
             "severity": "warning",
             "check": {"le": [{"len": "/overview"}, 1000]},
@@ -393,7 +408,10 @@ def rules(ref: Ref, year: str) -> list[dict]:
     out.append(
         {
             "id": "W4",
-            "title": {"zh": "跨年度：本年度上年结转应等于上年度结转下年度继续办理", "en": "Cross-year: 上年结转 equals last year's 结转下年度继续办理"},
+            "title": {
+                "zh": "跨年度：本年度上年结转应等于上年度结转下年度继续办理",
+                "en": "Cross-year: 上年结转 equals last year's 结转下年度继续办理",
+            },
             "source": "cross_year",
             "severity": "warning",
             "for_each": {"var": "c", "items": col_items},

@@ -28,6 +28,7 @@ NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
 # --- building blocks ---------------------------------------------------------------------------
 
+
 def xlsx_bytes() -> bytes:
     """A small valid workbook made by openpyxl (which writes strings inline)."""
     wb = openpyxl.Workbook()
@@ -51,13 +52,16 @@ def xlsxwriter_bytes() -> bytes:
     return buf.getvalue()
 
 
-def rezip(data: bytes, replace: dict[str, bytes] | None = None, drop: tuple[str, ...] = (),
-          add: dict[str, bytes] | None = None) -> bytes:
+def rezip(
+    data: bytes,
+    replace: dict[str, bytes] | None = None,
+    drop: tuple[str, ...] = (),
+    add: dict[str, bytes] | None = None,
+) -> bytes:
     """Copy a zip, replacing, dropping or adding entries (all deflated)."""
     replace, add = replace or {}, add or {}
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as src, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for name in src.namelist():
             if name not in drop:
                 dst.writestr(name, replace.get(name, src.read(name)))
@@ -91,13 +95,34 @@ def raw_zip(entries: list[tuple[str, bytes, int, int]]) -> bytes:
     body, central = io.BytesIO(), io.BytesIO()
     for name, payload, crc, size in entries:
         n, offset = name.encode(), body.tell()
-        body.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc,
-                               len(payload), size, len(n), 0) + n + payload)
-        central.write(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, crc,
-                                  len(payload), size, len(n), 0, 0, 0, 0, 0, offset) + n)
+        body.write(
+            struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(payload), size, len(n), 0) + n + payload
+        )
+        central.write(
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                crc,
+                len(payload),
+                size,
+                len(n),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + n
+        )
     cd = central.getvalue()
-    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(cd),
-                      body.tell(), 0)
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(cd), body.tell(), 0)
     return body.getvalue() + cd + end
 
 
@@ -124,8 +149,9 @@ def cfb(streams: dict[str, bytes]) -> bytes:
 
     def entry(name: str, kind: int, child: int, right: int, start: int, size: int) -> bytes:
         raw = (name + "\0").encode("utf-16-le") if name else b""
-        return struct.pack("<64sHBBIII16sIQQIQ", raw, len(raw), kind, 1, no_stream, right, child,
-                           bytes(16), 0, 0, 0, start, size)
+        return struct.pack(
+            "<64sHBBIII16sIQQIQ", raw, len(raw), kind, 1, no_stream, right, child, bytes(16), 0, 0, 0, start, size
+        )
 
     dirents = [entry("Root Entry", 5, 1 if names else no_stream, no_stream, end_chain, 0)]
     for i, name in enumerate(names, 1):
@@ -141,9 +167,26 @@ def cfb(streams: dict[str, bytes]) -> bytes:
     fat_ids = list(range(len(fat), len(fat) + fat_count))
     fat += [fat_sect] * fat_count
     fat += [free] * (128 * fat_count - len(fat))
-    header = struct.pack("<8s16sHHHHH6sIIIIIIIII", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", bytes(16),
-                         0x3E, 3, 0xFFFE, 9, 6, bytes(6), 0, fat_count, dir_start, 0, 4096,
-                         end_chain, 0, end_chain, 0)
+    header = struct.pack(
+        "<8s16sHHHHH6sIIIIIIIII",
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        bytes(16),
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+        bytes(6),
+        0,
+        fat_count,
+        dir_start,
+        0,
+        4096,
+        end_chain,
+        0,
+        end_chain,
+        0,
+    )
     header += struct.pack("<109I", *(fat_ids + [free] * (109 - fat_count)))
     return header + data.getvalue() + b"".join(dirents) + struct.pack(f"<{len(fat)}I", *fat)
 
@@ -159,12 +202,14 @@ def _dtd_xml(root: str, inner: str, dtd: str) -> bytes:
     return f'{decl}\n{dtd}\n<{root} xmlns="{NS}">{inner}</{root}>'.encode()
 
 
-LAUGHS = "<!DOCTYPE lolz [<!ENTITY lol0 \"lol\">" + "".join(
-    f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)) + "]>"
+LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
+    + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    + "]>"
+)
 XXE = '<!DOCTYPE foo [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
-_SHEET_WITH = ('<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&{};</t></is></c></row>'
-               "</sheetData>")
-_SST_WITH = '<si><t>&{};</t></si>'
+_SHEET_WITH = '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>&{};</t></is></c></row></sheetData>'
+_SST_WITH = "<si><t>&{};</t></si>"
 
 
 def _with_part(directory: Path, name: str, part: str, content: bytes) -> Path:
@@ -176,6 +221,7 @@ def _with_part(directory: Path, name: str, part: str, content: bytes) -> Path:
 
 
 # --- files that must pass --------------------------------------------------------------------
+
 
 def valid_openpyxl(directory: Path) -> Path:
     return _write(directory, "valid_openpyxl.xlsx", xlsx_bytes())
@@ -191,9 +237,13 @@ def valid_xlsm(directory: Path) -> Path:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         types = zf.read("[Content_Types].xml").replace(
             b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-            b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
-    return _write(directory, "macro.xlsx", rezip(data, {"[Content_Types].xml": types},
-                                                 add={"xl/vbaProject.bin": cfb({"dir": b"x"})}))
+            b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+        )
+    return _write(
+        directory,
+        "macro.xlsx",
+        rezip(data, {"[Content_Types].xml": types}, add={"xl/vbaProject.bin": cfb({"dir": b"x"})}),
+    )
 
 
 def valid_ods(directory: Path) -> Path:
@@ -201,9 +251,12 @@ def valid_ods(directory: Path) -> Path:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
-        zf.writestr("content.xml", '<?xml version="1.0"?><office:document-content '
-                    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/>',
-                    zipfile.ZIP_DEFLATED)
+        zf.writestr(
+            "content.xml",
+            '<?xml version="1.0"?><office:document-content '
+            'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/>',
+            zipfile.ZIP_DEFLATED,
+        )
         zf.writestr("META-INF/manifest.xml", "<manifest/>", zipfile.ZIP_DEFLATED)
     return _write(directory, "sheet.ods", out.getvalue())
 
@@ -228,13 +281,26 @@ def soffice_convert(directory: Path, fmt: str) -> Path | None:
         return None
     src, out = valid_openpyxl(directory), Path(directory) / "libreoffice"
     with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
-        subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless",
-                        "--convert-to", fmt, "--outdir", str(out), str(src)],
-                       check=True, capture_output=True, timeout=180)
+        subprocess.run(
+            [
+                soffice,
+                f"-env:UserInstallation=file://{profile}",
+                "--headless",
+                "--convert-to",
+                fmt,
+                "--outdir",
+                str(out),
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=180,
+        )
     return out / f"{src.stem}.{fmt}"
 
 
 # --- files that must be refused --------------------------------------------------------------
+
 
 def empty(directory: Path) -> Path:
     return _write(directory, "empty.xlsx", b"")
@@ -253,15 +319,19 @@ def text_renamed(directory: Path) -> Path:
 
 
 def html_renamed(directory: Path) -> Path:
-    page = ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>报表</title></head>'
-            "<body><table><tr><td>单位</td><td>数量</td></tr></table></body></html>")
+    page = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>报表</title></head>'
+        "<body><table><tr><td>单位</td><td>数量</td></tr></table></body></html>"
+    )
     return _write(directory, "html.xls", page.encode())
 
 
 def pdf_renamed(directory: Path) -> Path:
-    pdf = (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-           b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
-           b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+    pdf = (
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+        b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    )
     return _write(directory, "report.xlsx", pdf)
 
 
@@ -269,8 +339,12 @@ def png_renamed(directory: Path) -> Path:
     def chunk(tag: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
 
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
     return _write(directory, "photo.xlsx", png)
 
 
@@ -289,8 +363,7 @@ def truncated_xlsx(directory: Path) -> Path:
 
 def crc_mismatch(directory: Path) -> Path:
     """A workbook whose sheet's CRC in both headers is wrong (corruption in transit)."""
-    entries = [(n, payload, crc ^ 1 if n == SHEET else crc, size)
-               for n, payload, crc, size in _workbook_entries()]
+    entries = [(n, payload, crc ^ 1 if n == SHEET else crc, size) for n, payload, crc, size in _workbook_entries()]
     return _write(directory, "bad_crc.xlsx", raw_zip(entries))
 
 
@@ -335,23 +408,19 @@ def broken_ole2(directory: Path) -> Path:
 
 
 def billion_laughs_sheet(directory: Path) -> Path:
-    return _with_part(directory, "laughs_sheet.xlsx", SHEET,
-                      _dtd_xml("worksheet", _SHEET_WITH.format("lol9"), LAUGHS))
+    return _with_part(directory, "laughs_sheet.xlsx", SHEET, _dtd_xml("worksheet", _SHEET_WITH.format("lol9"), LAUGHS))
 
 
 def billion_laughs_shared_strings(directory: Path) -> Path:
-    return _with_part(directory, "laughs_sst.xlsx", STRINGS,
-                      _dtd_xml("sst", _SST_WITH.format("lol9"), LAUGHS))
+    return _with_part(directory, "laughs_sst.xlsx", STRINGS, _dtd_xml("sst", _SST_WITH.format("lol9"), LAUGHS))
 
 
 def xxe_sheet(directory: Path) -> Path:
-    return _with_part(directory, "xxe_sheet.xlsx", SHEET,
-                      _dtd_xml("worksheet", _SHEET_WITH.format("xxe"), XXE))
+    return _with_part(directory, "xxe_sheet.xlsx", SHEET, _dtd_xml("worksheet", _SHEET_WITH.format("xxe"), XXE))
 
 
 def xxe_shared_strings(directory: Path) -> Path:
-    return _with_part(directory, "xxe_sst.xlsx", STRINGS,
-                      _dtd_xml("sst", _SST_WITH.format("xxe"), XXE))
+    return _with_part(directory, "xxe_sst.xlsx", STRINGS, _dtd_xml("sst", _SST_WITH.format("xxe"), XXE))
 
 
 def xxe_renamed_part(directory: Path) -> Path:
@@ -361,24 +430,29 @@ def xxe_renamed_part(directory: Path) -> Path:
         rels = zf.read("xl/_rels/workbook.xml.rels").replace(b"sheet1.xml", b"sheet1.dat")
         types = zf.read("[Content_Types].xml").replace(b"sheet1.xml", b"sheet1.dat")
     sheet = _dtd_xml("worksheet", _SHEET_WITH.format("xxe"), XXE)
-    return _write(directory, "xxe_renamed.xlsx", rezip(
-        data, {"xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": types}, drop=(SHEET,),
-        add={"xl/worksheets/sheet1.dat": sheet}))
+    return _write(
+        directory,
+        "xxe_renamed.xlsx",
+        rezip(
+            data,
+            {"xl/_rels/workbook.xml.rels": rels, "[Content_Types].xml": types},
+            drop=(SHEET,),
+            add={"xl/worksheets/sheet1.dat": sheet},
+        ),
+    )
 
 
 def dtd_after_padding(directory: Path) -> Path:
     """The DTD pushed past the first 4 KiB by a comment in the prolog."""
     pad = "<!--" + "x" * 8000 + "-->"
-    return _with_part(directory, "padded_dtd.xlsx", STRINGS,
-                      _dtd_xml("sst", _SST_WITH.format("xxe"), pad + XXE))
+    return _with_part(directory, "padded_dtd.xlsx", STRINGS, _dtd_xml("sst", _SST_WITH.format("xxe"), pad + XXE))
 
 
 def dtd_across_chunks(directory: Path) -> Path:
     """'<!DOCTYPE' split across the gate's 64 KiB inflate chunks (it starts at offset 65532)."""
     decl_len = len('<?xml version="1.0" encoding="UTF-8"?>\n')
     pad = "<!--" + "x" * (65532 - decl_len - 7) + "-->"
-    return _with_part(directory, "split_dtd.xlsx", STRINGS,
-                      _dtd_xml("sst", _SST_WITH.format("xxe"), pad + XXE))
+    return _with_part(directory, "split_dtd.xlsx", STRINGS, _dtd_xml("sst", _SST_WITH.format("xxe"), pad + XXE))
 
 
 def dtd_utf16(directory: Path) -> Path:
@@ -404,8 +478,7 @@ def zip_bomb_lying(directory: Path) -> Path:
 def zip_bomb_total(directory: Path) -> Path:
     """Three entries of 40 MiB declared, each with a plausible ratio: too much in total."""
     blob = random.Random(7).randbytes(210 * 1024)
-    entries = _workbook_entries() + [(f"xl/media/image{i}.png", blob, 0, 40 * MiB)
-                                     for i in range(3)]
+    entries = _workbook_entries() + [(f"xl/media/image{i}.png", blob, 0, 40 * MiB) for i in range(3)]
     return _write(directory, "bomb_total.xlsx", raw_zip(entries))
 
 
@@ -454,8 +527,14 @@ CORPUS: dict[str, tuple[Maker, str | None]] = {
 }
 
 LOOKS_LIKE = {  # details["looks_like"] expected for NOT_A_WORKBOOK / OLE2_NOT_WORKBOOK cases
-    "random_bytes": "unknown", "csv_renamed": "csv", "text_renamed": "text", "html_renamed": "html",
-    "pdf_renamed": "pdf", "png_renamed": "image", "docx_renamed": "word", "ole2_word": "word",
+    "random_bytes": "unknown",
+    "csv_renamed": "csv",
+    "text_renamed": "text",
+    "html_renamed": "html",
+    "pdf_renamed": "pdf",
+    "png_renamed": "image",
+    "docx_renamed": "word",
+    "ole2_word": "word",
 }
 
 

@@ -24,14 +24,14 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+import hostile_files as H
 import openpyxl
 from openpyxl.packaging.custom import CustomPropertyList
 
-import hostile_files as H
-from xltool.evaluate import flatten
-from xltool.layout import build_layout
-from xltool.model import Model, load_model
-from xltool.writer import TemplateOptions, write_template
+from xltool.check.evaluate import flatten
+from xltool.spec.layout import build_layout
+from xltool.spec.model import Model, load_model
+from xltool.template.writer import TemplateOptions, write_template
 
 ROOT = Path(__file__).resolve().parent.parent
 M21, M19 = "annual-report-2021", "annual-report-2019"
@@ -71,8 +71,9 @@ def sample_values(schema: str = M21) -> dict[str, Any]:
 def _filled(schema: str, org: tuple[str, str], year: int) -> bytes:
     model = load_model(schema)
     values = {**sample_values(schema), "/organization/name": org[0], "/organization/code": org[1], "/year": year}
-    opts = TemplateOptions(year=year, org_name=org[0], org_code=org[1], level="township", issue_date=f"{year + 1}-01-05",
-                           values=values)
+    opts = TemplateOptions(
+        year=year, org_name=org[0], org_code=org[1], level="township", issue_date=f"{year + 1}-01-05", values=values
+    )
     return write_template(model, opts)[0]
 
 
@@ -117,7 +118,7 @@ def set_cell(data: bytes, pointer: str, inner: str, t: str | None = None) -> byt
         assert m, ref
         style = re.search(r'\ss="\d+"', m.group(1))
         kind = f' t="{t}"' if t else ""
-        return xml[:m.start()] + f'<c r="{ref}"{style.group() if style else ""}{kind}>{inner}</c>' + xml[m.end():]
+        return xml[: m.start()] + f'<c r="{ref}"{style.group() if style else ""}{kind}>{inner}</c>' + xml[m.end() :]
 
     return patch(data, sheet_part(sheet), change)
 
@@ -162,9 +163,11 @@ def _identity_stripped() -> bytes:
 
 
 def _layout_changed() -> bytes:
-    from xltool.identity import KEYS
+    from xltool.spec.identity import KEYS
 
-    return edit(filled(), lambda wb: wb["_xltool"].__setitem__(f"B{KEYS.index('layout_fingerprint') + 1}", "ffffffffffffffff"))
+    return edit(
+        filled(), lambda wb: wb["_xltool"].__setitem__(f"B{KEYS.index('layout_fingerprint') + 1}", "ffffffffffffffff")
+    )
 
 
 def _sheet_renamed() -> bytes:
@@ -191,8 +194,8 @@ def _extra_sheets() -> bytes:
     front: both tolerated without an issue."""
     import tempfile
 
-    from xltool.feedback import write_feedback
-    from xltool.issues import Issue
+    from xltool.check.issues import Issue
+    from xltool.read.feedback import write_feedback
 
     with tempfile.TemporaryDirectory() as d:
         src, out = Path(d) / "src.xlsx", Path(d) / "fb.xlsx"
@@ -233,14 +236,22 @@ def _far_corner() -> bytes:
     """Every sheet claims the dimension A1:XFD1048576 and has a value in the far corner."""
     data = filled()
     for sheet in build_layout(load_model(M21)).sheet_names:
-        data = patch(data, sheet_part(sheet), lambda x: re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', x)
-                     .replace("</sheetData>", '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>角落</t></is></c></row></sheetData>'))
+        data = patch(
+            data,
+            sheet_part(sheet),
+            lambda x: re.sub(r'<dimension ref="[^"]*"/>', '<dimension ref="A1:XFD1048576"/>', x).replace(
+                "</sheetData>",
+                '<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>角落</t></is></c></row></sheetData>',
+            ),
+        )
     return data
 
 
 def _junk_after_rows(junk: str) -> Callable[[], bytes]:
     """Hostile markup after the rows the layout needs (scanned, never parsed: linear scans only)."""
-    return lambda: patch(filled(), sheet_part("一、总体情况"), lambda x: x.replace("</sheetData>", "</sheetData>" + junk))
+    return lambda: patch(
+        filled(), sheet_part("一、总体情况"), lambda x: x.replace("</sheetData>", "</sheetData>" + junk)
+    )
 
 
 # -- values no spreadsheet program writes --------------------------------------------------------
@@ -261,13 +272,17 @@ def _long_text_in_number() -> bytes:
 
 def _control_characters() -> bytes:
     """OOXML escapes for BEL and ESC in a text cell (raw control characters are not XML)."""
-    return set_cell(filled(), "/overview", '<is><t xml:space="preserve">总体情况_x0007_正常_x001B_[31m</t></is>', "inlineStr")
+    return set_cell(
+        filled(), "/overview", '<is><t xml:space="preserve">总体情况_x0007_正常_x001B_[31m</t></is>', "inlineStr"
+    )
 
 
 def _terminal_escape() -> bytes:
     """ESC sequences (clear screen, set the terminal title) in a number cell: quoted in the
     message, they must not reach a terminal raw."""
-    return set_cell(filled(), "/proactive/licensing/decisions", "<is><t>12_x001B_[2J_x001B_]0;pwned_x0007_</t></is>", "inlineStr")
+    return set_cell(
+        filled(), "/proactive/licensing/decisions", "<is><t>12_x001B_[2J_x001B_]0;pwned_x0007_</t></is>", "inlineStr"
+    )
 
 
 def _raw_control_byte() -> bytes:
@@ -301,8 +316,11 @@ def _date_in_number() -> bytes:
 
 def _huge_cached_total() -> bytes:
     sheet, ref = where("/applications/received/total")
-    return patch(filled(), sheet_part(sheet), lambda x: re.sub(rf'(<c r="{ref}"[^>]*><f>[^<]*</f><v>)[^<]*(</v>)',
-                                                             r"\g<1>" + "9" * 5000 + r"\2", x))
+    return patch(
+        filled(),
+        sheet_part(sheet),
+        lambda x: re.sub(rf'(<c r="{ref}"[^>]*><f>[^<]*</f><v>)[^<]*(</v>)', r"\g<1>" + "9" * 5000 + r"\2", x),
+    )
 
 
 # -- parts a parser would spend seconds and hundreds of MB on ------------------------------------
@@ -312,16 +330,23 @@ def _many_sheets() -> bytes:
     """1,000 sheets in workbook.xml, all pointing at one part (openpyxl: ~4 s just to load)."""
     data, n = filled(), 1000
     sheets = "".join(f'<sheet name="S{i}" sheetId="{100 + i}" r:id="rIdX{i}"/>' for i in range(n))
-    rels = "".join(f'<Relationship Id="rIdX{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-                   f'worksheet" Target="worksheets/sheet2.xml"/>' for i in range(n))
+    rels = "".join(
+        f'<Relationship Id="rIdX{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        f'worksheet" Target="worksheets/sheet2.xml"/>'
+        for i in range(n)
+    )
     data = patch(data, "xl/workbook.xml", lambda x: x.replace("</sheets>", sheets + "</sheets>"))
     return patch(data, "xl/_rels/workbook.xml.rels", lambda x: x.replace("</Relationships>", rels + "</Relationships>"))
 
 
 def _styles_bloat() -> bytes:
     rnd, n = random.Random(3), 30_000
-    xfs = "".join(f'<xf numFmtId="{rnd.randrange(200)}" fontId="0" fillId="0" borderId="0" xfId="0"/>' for _ in range(n))
-    return patch(filled(), "xl/styles.xml", lambda x: re.sub(r'<cellXfs count="\d+">', f'<cellXfs count="{n}">' + xfs, x))
+    xfs = "".join(
+        f'<xf numFmtId="{rnd.randrange(200)}" fontId="0" fillId="0" borderId="0" xfId="0"/>' for _ in range(n)
+    )
+    return patch(
+        filled(), "xl/styles.xml", lambda x: re.sub(r'<cellXfs count="\d+">', f'<cellXfs count="{n}">' + xfs, x)
+    )
 
 
 def _strings_bloat() -> bytes:
@@ -333,8 +358,10 @@ def _strings_bloat() -> bytes:
 def _cells_bloat() -> bytes:
     """250,000 numbers in rows after the report: read stops early, a feedback load would not."""
     rnd = random.Random(5)
-    rows = "".join(f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>{rnd.randrange(10**6)}</v></c>' for c in "ABCDE") + "</row>"
-                   for r in range(100, 50_100))
+    rows = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{c}{r}"><v>{rnd.randrange(10**6)}</v></c>' for c in "ABCDE") + "</row>"
+        for r in range(100, 50_100)
+    )
     return patch(filled(), sheet_part("五、六"), lambda x: x.replace("</sheetData>", rows + "</sheetData>"))
 
 
@@ -344,14 +371,16 @@ def _cells_bloat() -> bytes:
 def _ods_far_corner() -> bytes:
     """python-calamine would allocate 3,002 x 16,384 cells (~1.5 GB) to open this."""
     cell = '<table:table-cell office:value-type="string"><text:p>x</text:p></table:table-cell>'
-    content = ('<?xml version="1.0" encoding="UTF-8"?><office:document-content '
-               'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-               'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-               'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
-               f'<table:table table:name="S1"><table:table-row>{cell}</table:table-row>'
-               '<table:table-row table:number-rows-repeated="3000"><table:table-cell/></table:table-row>'
-               f'<table:table-row><table:table-cell table:number-columns-repeated="16383"/>{cell}</table:table-row>'
-               "</table:table></office:spreadsheet></office:body></office:document-content>")
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
+        f'<table:table table:name="S1"><table:table-row>{cell}</table:table-row>'
+        '<table:table-row table:number-rows-repeated="3000"><table:table-cell/></table:table-row>'
+        f'<table:table-row><table:table-cell table:number-columns-repeated="16383"/>{cell}</table:table-row>'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as zf:
         zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
@@ -362,13 +391,18 @@ def _ods_far_corner() -> bytes:
 
 def _xls_far_corner() -> bytes:
     """A BIFF8 sheet with values at A1 and IV65536: calamine allocates 16.7 M cells (~2 GB)."""
+
     def rec(kind: int, body: bytes) -> bytes:
         return struct.pack("<HH", kind, len(body)) + body
 
     bof = lambda dt_: rec(0x0809, struct.pack("<HHHH", 0x0600, dt_, 0, 0) + bytes(8))  # noqa: E731
     eof = rec(0x000A, b"")
-    sheet = (bof(0x0010) + rec(0x0203, struct.pack("<HHHd", 0, 0, 15, 1.0))
-             + rec(0x0203, struct.pack("<HHHd", 65535, 255, 15, 2.0)) + eof)
+    sheet = (
+        bof(0x0010)
+        + rec(0x0203, struct.pack("<HHHd", 0, 0, 15, 1.0))
+        + rec(0x0203, struct.pack("<HHHd", 65535, 255, 15, 2.0))
+        + eof
+    )
     boundsheet = lambda off: rec(0x0085, struct.pack("<IBBBB", off, 0, 0, 2, 0) + b"S1")  # noqa: E731
     glob = bof(0x0005) + boundsheet(0) + eof
     return H.cfb({"Workbook": bof(0x0005) + boundsheet(len(glob)) + eof + sheet})
@@ -382,16 +416,22 @@ CASES: dict[str, tuple[Maker, Expect]] = {
     "layout_changed": (_case("layout_changed", _layout_changed), refused("WRONG_LAYOUT")),
     "sheet_renamed": (_case("sheet_renamed", _sheet_renamed), refused("TEMPLATE_DAMAGED")),
     # our template, edited: read, with what was changed said
-    "protection_removed_labels_edited": (_case("labels_edited", _labels_edited),
-                                         read(0, "PROTECTION_REMOVED", "LABEL_CHANGED", exact=True)),
+    "protection_removed_labels_edited": (
+        _case("labels_edited", _labels_edited),
+        read(0, "PROTECTION_REMOVED", "LABEL_CHANGED", exact=True),
+    ),
     "extra_sheets": (_case("extra_sheets", _extra_sheets), read(0, exact=True)),
     "rows_inserted": (_case("rows_inserted", _rows_inserted), read(1, "TEMPLATE_DAMAGED")),
     "far_corner": (_case("far_corner", _far_corner), read(0, exact=True)),
     "unclosed_cells": (_case("unclosed_cells", _junk_after_rows('<c r="A1">' * 90_000)), read(0, exact=True)),
-    "unclosed_values": (_case("unclosed_values", _junk_after_rows('<c r="A1"><f>1</f>' + "<v>" * 90_000 + "</c>")),
-                        read(0, exact=True)),
-    "long_attribute": (_case("long_attribute", _junk_after_rows('<c r="A1" ' + "a" * 900_000 + "><f>1</f><v>1</v></c>")),
-                       read(0, exact=True)),
+    "unclosed_values": (
+        _case("unclosed_values", _junk_after_rows('<c r="A1"><f>1</f>' + "<v>" * 90_000 + "</c>")),
+        read(0, exact=True),
+    ),
+    "long_attribute": (
+        _case("long_attribute", _junk_after_rows('<c r="A1" ' + "a" * 900_000 + "><f>1</f><v>1</v></c>")),
+        read(0, exact=True),
+    ),
     # values
     "long_text_1mb": (_case("long_text_1mb", _long_text), read(1, "TOO_LONG")),
     "long_text_in_number": (_case("long_text_in_number", _long_text_in_number), read(1, "TEXT_IN_NUMBER", exact=True)),
@@ -415,9 +455,14 @@ CASES: dict[str, tuple[Maker, Expect]] = {
 }
 
 #: What `xltool read` says about the files of hostile_files.CORPUS that pass the gate.
-READ_CODES = {"valid_openpyxl": "NOT_XLTOOL_TEMPLATE", "valid_xlsxwriter": "NOT_XLTOOL_TEMPLATE",
-              "valid_xlsm": "NOT_XLTOOL_TEMPLATE", "valid_ods": "NOT_XLTOOL_TEMPLATE", "minimal_xls": "NOT_XLTOOL_TEMPLATE",
-              "malformed_sheet_xml": "UNREADABLE_WORKBOOK"}
+READ_CODES = {
+    "valid_openpyxl": "NOT_XLTOOL_TEMPLATE",
+    "valid_xlsxwriter": "NOT_XLTOOL_TEMPLATE",
+    "valid_xlsm": "NOT_XLTOOL_TEMPLATE",
+    "valid_ods": "NOT_XLTOOL_TEMPLATE",
+    "minimal_xls": "NOT_XLTOOL_TEMPLATE",
+    "malformed_sheet_xml": "UNREADABLE_WORKBOOK",
+}
 
 
 def file_cases() -> dict[str, tuple[Maker, Expect]]:

@@ -118,7 +118,9 @@ def uno_available() -> bool:
     try:
         proc = subprocess.run(
             [SYSTEM_PYTHON, "-c", "import uno"],
-            env=_helper_env(), capture_output=True, timeout=30,
+            env=_helper_env(),
+            capture_output=True,
+            timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
@@ -139,9 +141,7 @@ def _profile() -> Path:
         if _profile_dir is None:
             root = Path(tempfile.mkdtemp(prefix="xltool-lo-profile-"))
             (root / "user").mkdir()
-            (root / "user" / "registrymodifications.xcu").write_text(
-                _REGISTRY, encoding="utf-8"
-            )
+            (root / "user" / "registrymodifications.xcu").write_text(_REGISTRY, encoding="utf-8")
             atexit.register(shutil.rmtree, root, ignore_errors=True)
             _profile_dir = root
         return _profile_dir
@@ -177,8 +177,13 @@ def _run(cmd: list[str], timeout: float, env: dict[str, str] | None = None) -> s
     with _lock:
         (_profile() / "user" / ".lock").unlink(missing_ok=True)  # stale after a kill
         proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, errors="replace", env=env, start_new_session=True,
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=env,
+            start_new_session=True,
         )
         try:
             out, err = proc.communicate(timeout=timeout)
@@ -223,9 +228,14 @@ def convert_many(srcs: list[Path], out_dir: Path, fmt: str, *, timeout: float = 
     cmd = [
         _require_soffice(),
         f"-env:UserInstallation={_profile_url()}",
-        "--headless", "--norestore", "--nologo", "--nolockcheck",
-        "--convert-to", FORMATS[fmt],
-        "--outdir", str(out_dir),
+        "--headless",
+        "--norestore",
+        "--nologo",
+        "--nolockcheck",
+        "--convert-to",
+        FORMATS[fmt],
+        "--outdir",
+        str(out_dir),
         *map(str, srcs),
     ]
     proc = _run(cmd, timeout + 5 * (len(srcs) - 1))
@@ -298,14 +308,22 @@ def edit_like_user(
         edits_file.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
         out = Path(tmp) / "out.xlsx"
         cmd = [
-            SYSTEM_PYTHON, str(UNO_HELPER),
-            "--soffice", _require_soffice(),
-            "--profile-url", _profile_url(),
-            "--src", str(src),
-            "--dst", str(out),
-            "--edits", str(edits_file),
-            "--timeout", str(max(timeout - 10, 10)),
-            "--via", via,
+            SYSTEM_PYTHON,
+            str(UNO_HELPER),
+            "--soffice",
+            _require_soffice(),
+            "--profile-url",
+            _profile_url(),
+            "--src",
+            str(src),
+            "--dst",
+            str(out),
+            "--edits",
+            str(edits_file),
+            "--timeout",
+            str(max(timeout - 10, 10)),
+            "--via",
+            via,
         ]
         start = time.monotonic()
         proc = _run(cmd, timeout, env=_helper_env())

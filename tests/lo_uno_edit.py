@@ -58,8 +58,12 @@ def _start_soffice(soffice: str, profile_url: str, pipe: str) -> subprocess.Pope
         [
             soffice,
             f"-env:UserInstallation={profile_url}",
-            "--headless", "--invisible", "--norestore", "--nologo",
-            "--nodefault", "--nolockcheck",
+            "--headless",
+            "--invisible",
+            "--norestore",
+            "--nologo",
+            "--nodefault",
+            "--nolockcheck",
             f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext",
         ],
         stdin=subprocess.DEVNULL,
@@ -70,9 +74,7 @@ def _start_soffice(soffice: str, profile_url: str, pipe: str) -> subprocess.Pope
 
 def _connect(proc: subprocess.Popen, pipe: str, deadline: float):
     local = uno.getComponentContext()
-    resolver = local.ServiceManager.createInstanceWithContext(
-        "com.sun.star.bridge.UnoUrlResolver", local
-    )
+    resolver = local.ServiceManager.createInstanceWithContext("com.sun.star.bridge.UnoUrlResolver", local)
     url = f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext"
     delay = 0.05
     while True:
@@ -80,9 +82,9 @@ def _connect(proc: subprocess.Popen, pipe: str, deadline: float):
             return resolver.resolve(url)
         except NoConnectException:
             if proc.poll() is not None:
-                raise Failure(f"soffice exited with {proc.returncode} before accepting connections")
+                raise Failure(f"soffice exited with {proc.returncode} before accepting connections") from None
             if time.monotonic() > deadline:
-                raise Failure("could not connect to soffice (timeout)")
+                raise Failure("could not connect to soffice (timeout)") from None
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
 
@@ -95,9 +97,7 @@ class Typist:
         self.doc = doc
         self.dispatcher = None
         self.formats = doc.NumberFormats
-        self.formatter = ctx.ServiceManager.createInstanceWithContext(
-            "com.sun.star.util.NumberFormatter", ctx
-        )
+        self.formatter = ctx.ServiceManager.createInstanceWithContext("com.sun.star.util.NumberFormatter", ctx)
         self.formatter.attachNumberFormatsSupplier(doc)
         self.VALUE = uno.Enum("com.sun.star.table.CellContentType", "VALUE")
         self.EMPTY = uno.Enum("com.sun.star.table.CellContentType", "EMPTY")
@@ -106,14 +106,9 @@ class Typist:
         self.NUMBER = _const(nf + "NUMBER")
         self.LOGICAL = _const(nf + "LOGICAL")
         self.TEXT = _const(nf + "TEXT")
-        self.OVERWRITABLE = {
-            self.NUMBER, _const(nf + "DATE"), _const(nf + "TIME"), _const(nf + "DATETIME")
-        }
+        self.OVERWRITABLE = {self.NUMBER, _const(nf + "DATE"), _const(nf + "TIME"), _const(nf + "DATETIME")}
         cf = "com.sun.star.sheet.CellFlags."
-        self.CLEAR = (
-            _const(cf + "VALUE") | _const(cf + "DATETIME")
-            | _const(cf + "STRING") | _const(cf + "FORMULA")
-        )
+        self.CLEAR = _const(cf + "VALUE") | _const(cf + "DATETIME") | _const(cf + "STRING") | _const(cf + "FORMULA")
 
     def sheet(self, name: str):
         sheets = self.doc.Sheets
@@ -156,9 +151,7 @@ class Typist:
         controller.setActiveSheet(sheet)
         frame = controller.Frame
         self.dispatcher.executeDispatch(frame, ".uno:GoToCell", "", 0, (_prop("ToPoint", ref),))
-        self.dispatcher.executeDispatch(
-            frame, ".uno:EnterString", "", 0, (_prop("StringName", text),)
-        )
+        self.dispatcher.executeDispatch(frame, ".uno:EnterString", "", 0, (_prop("StringName", text),))
 
     def enter(self, cell, text: str) -> None:
         """What Calc's input line does with ``text`` (checked against the
@@ -225,7 +218,9 @@ def run(args) -> None:
         ctx = _connect(proc, pipe, deadline)
         desktop = ctx.ServiceManager.createInstanceWithContext("com.sun.star.frame.Desktop", ctx)
         doc = desktop.loadComponentFromURL(
-            uno.systemPathToFileUrl(os.path.abspath(args.src)), "_blank", 0,
+            uno.systemPathToFileUrl(os.path.abspath(args.src)),
+            "_blank",
+            0,
             (_prop("Hidden", True),),
         )
         if doc is None or not doc.supportsService("com.sun.star.sheet.SpreadsheetDocument"):
@@ -241,8 +236,7 @@ def run(args) -> None:
                 locked.append(f"{e['sheet']}!{e['cell']}")
         if locked:
             raise Failure(
-                "cells are locked on a protected sheet (a user could not edit them): "
-                + ", ".join(locked),
+                "cells are locked on a protected sheet (a user could not edit them): " + ", ".join(locked),
                 EXIT_LOCKED,
             )
 

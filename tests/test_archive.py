@@ -16,16 +16,16 @@ from typing import Any
 
 import openpyxl
 import pytest
-
 from test_collect import ORGS, T0, _put, _resaved, _small_inbox, _zip, tree, values, workbook
-from xltool import safety
-from xltool.archive import Archive, ArchiveBusy, org_stem
-from xltool.archive_index import Index
-from xltool.collect import collect
-from xltool.errors import XltoolError
-from xltool.inbox import Entry, Skipped, walk
-from xltool.status import load_status
-from xltool.statusbook import status_workbook
+
+from xltool.base.errors import XltoolError
+from xltool.collect.archive import Archive, ArchiveBusy, org_stem
+from xltool.collect.inbox import Entry, Skipped, walk
+from xltool.collect.index import Index
+from xltool.collect.run import collect
+from xltool.collect.status import load_status
+from xltool.collect.status_workbook import status_workbook
+from xltool.read import safety
 
 
 def _walk(inbox: Path) -> tuple[dict[str, Entry], dict[str, str]]:
@@ -46,8 +46,17 @@ def _verdicts(entries: dict[str, Entry]) -> dict[str, str | None]:
 
 
 def test_temp_lock_and_litter_files_are_skipped_and_listed(tmp_path: Path) -> None:
-    for name in ("~$年报.xlsx", ".~lock.年报.xlsx#", "~WRL0001.tmp", "年报.xlsx.tmp", "Thumbs.db", ".DS_Store", "._年报.xlsx",
-                 "desktop.ini", "年报.xlsx"):
+    for name in (
+        "~$年报.xlsx",
+        ".~lock.年报.xlsx#",
+        "~WRL0001.tmp",
+        "年报.xlsx.tmp",
+        "Thumbs.db",
+        ".DS_Store",
+        "._年报.xlsx",
+        "desktop.ini",
+        "年报.xlsx",
+    ):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "__MACOSX").mkdir()
     (tmp_path / "__MACOSX" / "年报.xlsx").write_bytes(b"x")
@@ -55,24 +64,47 @@ def test_temp_lock_and_litter_files_are_skipped_and_listed(tmp_path: Path) -> No
     os.mkfifo(tmp_path / "pipe.xlsx")
     entries, skipped = _walk(tmp_path)
     assert list(entries) == ["年报.xlsx"]
-    assert skipped == {"~$年报.xlsx": "temp", ".~lock.年报.xlsx#": "temp", "~WRL0001.tmp": "temp", "年报.xlsx.tmp": "temp",
-                       "Thumbs.db": "temp", ".DS_Store": "temp", "._年报.xlsx": "temp", "desktop.ini": "temp",
-                       "__MACOSX/": "temp", "link.xlsx": "symlink", "pipe.xlsx": "special"}
+    assert skipped == {
+        "~$年报.xlsx": "temp",
+        ".~lock.年报.xlsx#": "temp",
+        "~WRL0001.tmp": "temp",
+        "年报.xlsx.tmp": "temp",
+        "Thumbs.db": "temp",
+        ".DS_Store": "temp",
+        "._年报.xlsx": "temp",
+        "desktop.ini": "temp",
+        "__MACOSX/": "temp",
+        "link.xlsx": "symlink",
+        "pipe.xlsx": "special",
+    }
 
 
 def test_zip_attachment_members_read_in_memory_never_extracted(tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     book = workbook(ORGS[0], values(ORGS[0]))
-    members = [("年报/城关镇.xlsx", book), ("../逃逸.xlsx", book), ("/etc/绝对.xlsx", b"abs"), ("C:\\盘符.xlsx", b"drive"),
-               ("内层.zip", _zip([("a.xlsx", book)])), ("压缩.rar", b"Rar!\x1a\x07\x00"), ("__MACOSX/._城关镇.xlsx", b"x"),
-               ("说明.txt", "请查收".encode("gbk"))]
+    members = [
+        ("年报/城关镇.xlsx", book),
+        ("../逃逸.xlsx", book),
+        ("/etc/绝对.xlsx", b"abs"),
+        ("C:\\盘符.xlsx", b"drive"),
+        ("内层.zip", _zip([("a.xlsx", book)])),
+        ("压缩.rar", b"Rar!\x1a\x07\x00"),
+        ("__MACOSX/._城关镇.xlsx", b"x"),
+        ("说明.txt", "请查收".encode("gbk")),
+    ]
     _put(inbox, "附件.zip", _zip(members, gbk=True), 0)
     before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*"))
     entries, skipped = _walk(inbox)
     assert _verdicts(entries) == {
-        "附件.zip": None, "附件.zip!/年报/城关镇.xlsx": None, "附件.zip!/../逃逸.xlsx": "UNSAFE_ARCHIVE_MEMBER",
-        "附件.zip!/etc/绝对.xlsx": "UNSAFE_ARCHIVE_MEMBER", "附件.zip!/C:/盘符.xlsx": "UNSAFE_ARCHIVE_MEMBER",
-        "附件.zip!/内层.zip": "NESTED_ARCHIVE", "附件.zip!/压缩.rar": "NESTED_ARCHIVE", "附件.zip!/说明.txt": None}
+        "附件.zip": None,
+        "附件.zip!/年报/城关镇.xlsx": None,
+        "附件.zip!/../逃逸.xlsx": "UNSAFE_ARCHIVE_MEMBER",
+        "附件.zip!/etc/绝对.xlsx": "UNSAFE_ARCHIVE_MEMBER",
+        "附件.zip!/C:/盘符.xlsx": "UNSAFE_ARCHIVE_MEMBER",
+        "附件.zip!/内层.zip": "NESTED_ARCHIVE",
+        "附件.zip!/压缩.rar": "NESTED_ARCHIVE",
+        "附件.zip!/说明.txt": None,
+    }
     assert skipped == {"附件.zip!/__MACOSX/._城关镇.xlsx": "temp"}
     assert entries["附件.zip"].role == "attachment" and entries["附件.zip!/年报/城关镇.xlsx"].role == "member"
     member = entries["附件.zip!/年报/城关镇.xlsx"]
@@ -100,15 +132,29 @@ def _encrypted_flag(data: bytes) -> bytes:
 
 def test_hostile_attachments_are_entries_with_a_verdict(tmp_path: Path) -> None:
     book = workbook(ORGS[0], values(ORGS[0]))
-    files = {"bomb.zip": _bomb(), "locked.zip": _encrypted_flag(_zip([("a.xlsx", b"secret")])), "empty.zip": _zip([]),
-             "cut.zip": _zip([("a.xlsx", book)])[:-30], "packed.7z": b"7z\xbc\xaf\x27\x1c" + bytes(30),
-             "renamed.rar": b"Rar!\x1a\x07\x01\x00" + bytes(30), "really-a-workbook.zip": book, "加密.xlsx": b"\xd0\xcf\x11\xe0" + bytes(60)}
+    files = {
+        "bomb.zip": _bomb(),
+        "locked.zip": _encrypted_flag(_zip([("a.xlsx", b"secret")])),
+        "empty.zip": _zip([]),
+        "cut.zip": _zip([("a.xlsx", book)])[:-30],
+        "packed.7z": b"7z\xbc\xaf\x27\x1c" + bytes(30),
+        "renamed.rar": b"Rar!\x1a\x07\x01\x00" + bytes(30),
+        "really-a-workbook.zip": book,
+        "加密.xlsx": b"\xd0\xcf\x11\xe0" + bytes(60),
+    }
     for n, (name, data) in enumerate(files.items()):
         _put(tmp_path, name, data, n)
     entries, _ = _walk(tmp_path)
-    assert _verdicts(entries) == {"bomb.zip": "ZIP_BOMB", "locked.zip": "ENCRYPTED_WORKBOOK", "empty.zip": "ARCHIVE_EMPTY",
-                                  "cut.zip": "BROKEN_ZIP", "packed.7z": "UNSUPPORTED_ARCHIVE", "renamed.rar": "UNSUPPORTED_ARCHIVE",
-                                  "really-a-workbook.zip": None, "加密.xlsx": None}
+    assert _verdicts(entries) == {
+        "bomb.zip": "ZIP_BOMB",
+        "locked.zip": "ENCRYPTED_WORKBOOK",
+        "empty.zip": "ARCHIVE_EMPTY",
+        "cut.zip": "BROKEN_ZIP",
+        "packed.7z": "UNSUPPORTED_ARCHIVE",
+        "renamed.rar": "UNSUPPORTED_ARCHIVE",
+        "really-a-workbook.zip": None,
+        "加密.xlsx": None,
+    }
     assert entries["really-a-workbook.zip"].ext == "xlsx" and entries["really-a-workbook.zip"].role == "file"
     assert "解压" in entries["packed.7z"].verdict.message_zh  # type: ignore[union-attr]
 
@@ -133,7 +179,10 @@ def test_write_if_changed_and_sources_are_never_rewritten(tmp_path: Path) -> Non
     assert store.write_if_changed("a/b.json", b"1") is False and (tmp_path / "a/b.json").stat().st_mtime_ns == stamp
     digest = hashlib.sha256(b"data").hexdigest()
     assert store.store_source(digest, "xlsx", b"data") == (f"sources/{digest}.xlsx", True)
-    assert Archive(tmp_path).store_source(digest, "xls", b"data") == (f"sources/{digest}.xlsx", False)  # same content, other name
+    assert Archive(tmp_path).store_source(digest, "xls", b"data") == (
+        f"sources/{digest}.xlsx",
+        False,
+    )  # same content, other name
     with pytest.raises(ValueError):
         store.store_source("0" * 64, "xlsx", b"data")
 
@@ -159,7 +208,18 @@ def test_lock_is_exclusive_and_released(tmp_path: Path) -> None:
 
 def test_reading_the_index_writes_nothing(tmp_path: Path) -> None:
     with Index(tmp_path / "index.sqlite") as db:
-        db.put_read({"sha256": "a", "schema": "s", "strict": 0, "ok": 1, "issues_json": "[]", "errors": 0, "warnings": 0, "read_at": "t"})
+        db.put_read(
+            {
+                "sha256": "a",
+                "schema": "s",
+                "strict": 0,
+                "ok": 1,
+                "issues_json": "[]",
+                "errors": 0,
+                "warnings": 0,
+                "read_at": "t",
+            }
+        )
     before = tree(tmp_path)
     with Index(tmp_path / "index.sqlite") as db:
         assert list(db.read_facts("s", False)) == ["a"]
@@ -218,7 +278,10 @@ def test_a_file_reverting_to_earlier_data_makes_that_version_current_again(tmp_p
     collect(inbox, tmp_path / "archive", year=2023, jobs=1)
     subs = _subs(tmp_path / "archive")
     assert {p: (r["state"], r["version"], r["is_current"]) for p, r in subs.items()} == {
-        "1.xlsx": ("accepted", 1, 1), "2.xlsx": ("superseded", 2, 0), "3.xlsx": ("duplicate", None, 0)}
+        "1.xlsx": ("accepted", 1, 1),
+        "2.xlsx": ("superseded", 2, 0),
+        "3.xlsx": ("duplicate", None, 0),
+    }
     current = json.loads((tmp_path / "archive" / f"annual-report-2021/2023/{org[0]}.json").read_text(encoding="utf-8"))
     assert current["overview"] == "甲稿"
 
@@ -249,7 +312,9 @@ def test_strict_turns_blanks_into_errors(tmp_path: Path) -> None:
 def test_year_is_inferred_and_roster_is_remembered(tmp_path: Path) -> None:
     inbox = _small_inbox(tmp_path, {"a.xlsx": 0, "b.xlsx": 1})
     roster = tmp_path / "roster.csv"
-    roster.write_text("name,code,level\n" + "\n".join(f"{n},{c},{lv}" for n, c, lv in ORGS[:3]) + "\n", encoding="utf-8")
+    roster.write_text(
+        "name,code,level\n" + "\n".join(f"{n},{c},{lv}" for n, c, lv in ORGS[:3]) + "\n", encoding="utf-8"
+    )
     first = collect(inbox, tmp_path / "archive", roster=roster, jobs=1)
     assert (first.year, first.status.counts, first.exit_code) == (2023, {"accepted": 2, "missing": 1}, 1)
     again = collect(inbox, tmp_path / "archive", jobs=1)  # no --roster: the stored one is used
@@ -284,7 +349,7 @@ def test_bad_arguments_and_an_unreadable_roster_stop_the_run(tmp_path: Path) -> 
 
 
 def test_status_workbook_is_reproducible_and_safe(tmp_path: Path) -> None:
-    evil = ("=HYPERLINK(\"http://x\",\"点我\")", "11330000MB9999999X", "township")
+    evil = ('=HYPERLINK("http://x","点我")', "11330000MB9999999X", "township")
     inbox = tmp_path / "inbox"
     _put(inbox, "=cmd|' /C calc'!A0.xlsx", workbook(evil, values(evil)), 0)
     result = collect(inbox, tmp_path / "archive", year=2023, jobs=1)
@@ -303,17 +368,29 @@ def test_status_workbook_is_reproducible_and_safe(tmp_path: Path) -> None:
 
 
 def test_progress_renderer_plain_lines_and_a_bar_on_a_terminal() -> None:
-    from xltool.progress import Event, ProgressRenderer
+    from xltool.collect.progress import Event, ProgressRenderer
 
-    events = [Event("skip", path="~$a.xlsx", code="temp"), Event("scan", total=2), Event("start", total=2),
-              Event("file", path="a.xlsx", done=1, total=2), Event("file", path="b.pdf", done=2, total=2, code="NOT_A_WORKBOOK"),
-              Event("write", path="x.json"), Event("done", message="收集完成")]
+    events = [
+        Event("skip", path="~$a.xlsx", code="temp"),
+        Event("scan", total=2),
+        Event("start", total=2),
+        Event("file", path="a.xlsx", done=1, total=2),
+        Event("file", path="b.pdf", done=2, total=2, code="NOT_A_WORKBOOK"),
+        Event("write", path="x.json"),
+        Event("done", message="收集完成"),
+    ]
     plain = io.StringIO()
     with ProgressRenderer(plain, tty=False) as render:
         for e in events:
             render(e)
-    assert plain.getvalue().splitlines() == ["跳过 ~$a.xlsx（temp）", "收件目录中找到 2 个文件", "读取 2 个新文件",
-                                             "[1/2] a.xlsx: 读取完成", "[2/2] b.pdf: NOT_A_WORKBOOK", "收集完成"]
+    assert plain.getvalue().splitlines() == [
+        "跳过 ~$a.xlsx（temp）",
+        "收件目录中找到 2 个文件",
+        "读取 2 个新文件",
+        "[1/2] a.xlsx: 读取完成",
+        "[2/2] b.pdf: NOT_A_WORKBOOK",
+        "收集完成",
+    ]
     term = io.StringIO()
     with ProgressRenderer(term, tty=True, lang="en") as render:
         for e in events:

@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from xltool.evaluate import flatten
-from xltool.layout import build_layout
-from xltool.model import load_model
-from xltool.reader import ReadResult, read_workbook
-from xltool.writer import TemplateOptions, write_template
+from xltool.check.evaluate import flatten
+from xltool.read.reader import ReadResult, read_workbook
+from xltool.spec.layout import build_layout
+from xltool.spec.model import load_model
+from xltool.template.writer import TemplateOptions, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = {"annual-report-2021": "synthetic-2021.json", "annual-report-2019": "hucun-2020.json"}
@@ -35,8 +35,15 @@ CASES: list[tuple[str, str, str, Any, Any, list[tuple[str, str]], str]] = [
     ("thousands", "2021", "count", "1,234", 1234, [("THOUSANDS_SEPARATOR", W)], "edit"),
     ("thousands_fullwidth_comma", "2021", "count", "1，234", 1234, [("THOUSANDS_SEPARATOR", W)], "edit"),
     ("spaces", "2021", "count", " 12 ", 12, [("SURROUNDING_SPACES", W)], "edit"),
-    ("all_three", "2021", "count", " １,２３４ ", 1234,
-     [("SURROUNDING_SPACES", W), ("FULLWIDTH_DIGITS", W), ("THOUSANDS_SEPARATOR", W)], "edit"),
+    (
+        "all_three",
+        "2021",
+        "count",
+        " １,２３４ ",
+        1234,
+        [("SURROUNDING_SPACES", W), ("FULLWIDTH_DIGITS", W), ("THOUSANDS_SEPARATOR", W)],
+        "edit",
+    ),
     ("unit", "2021", "count", "12件", None, [("TEXT_IN_NUMBER", E)], "edit"),
     ("word", "2021", "count", "无", None, [("TEXT_IN_NUMBER", E)], "edit"),
     ("decrease_word", "2021", "count", "减4", None, [("TEXT_IN_NUMBER", E)], "edit"),
@@ -92,7 +99,11 @@ def _model(year: str):
 def _pool(model, kind: str) -> list[str]:
     """Input cells of a kind; the 'string' pool holds the optional ones only."""
     derived = model.derived
-    return [f.pointer for f in model.fields if f.kind == kind and f.pointer not in derived and (kind != "string" or not f.required)]
+    return [
+        f.pointer
+        for f in model.fields
+        if f.kind == kind and f.pointer not in derived and (kind != "string" or not f.required)
+    ]
 
 
 def _base_values(model) -> dict[str, Any]:
@@ -155,7 +166,11 @@ def test_coercion_case(case, results) -> None:
     result, pointer = results[case_id]
     box = build_layout(result.model).fields[pointer].box
     rule_ids = {r.id for r in result.model.rules}
-    got = [(i.code, i.severity, i.sheet, i.cell, i.pointer) for i in result.issues if i.pointer == pointer and i.code not in rule_ids]
+    got = [
+        (i.code, i.severity, i.sheet, i.cell, i.pointer)
+        for i in result.issues
+        if i.pointer == pointer and i.code not in rule_ids
+    ]
     assert sorted(got) == sorted((code, sev, box.sheet, box.a1, pointer) for code, sev in expected)
     assert result.values[pointer] == value and type(result.values[pointer]) is type(value)
     assert result.cells[pointer] == f"{box.sheet}!{box.a1}"
@@ -203,23 +218,29 @@ def test_strict_turns_blank_cells_into_errors(tmp_path) -> None:
     path.write_bytes(data)
 
     def blanks(result: ReadResult) -> list[tuple[str, str, str, Any]]:
-        return [(i.pointer, i.severity, i.cell, result.values[i.pointer]) for i in result.issues if i.code == "BLANK_CELL"]
+        return [
+            (i.pointer, i.severity, i.cell, result.values[i.pointer]) for i in result.issues if i.code == "BLANK_CELL"
+        ]
 
     def a1(pointer: str) -> str:
         return layout.fields[pointer].box.a1
 
     lenient = read_workbook(path, model=model)
-    assert sorted(blanks(lenient)) == sorted([
-        (count, "warning", a1(count), 0),
-        ("/overview", "warning", a1("/overview"), ""),
-        ("/organization/code", "warning", a1("/organization/code"), ""),
-    ])
+    assert sorted(blanks(lenient)) == sorted(
+        [
+            (count, "warning", a1(count), 0),
+            ("/overview", "warning", a1("/overview"), ""),
+            ("/organization/code", "warning", a1("/organization/code"), ""),
+        ]
+    )
     strict = read_workbook(path, model=model, strict=True)
-    assert sorted(blanks(strict)) == sorted([
-        (count, "error", a1(count), 0),
-        ("/overview", "error", a1("/overview"), ""),
-        ("/organization/code", "warning", a1("/organization/code"), ""),  # optional: never an error
-    ])
+    assert sorted(blanks(strict)) == sorted(
+        [
+            (count, "error", a1(count), 0),
+            ("/overview", "error", a1("/overview"), ""),
+            ("/organization/code", "warning", a1("/organization/code"), ""),  # optional: never an error
+        ]
+    )
     assert lenient.exit_code == 0 and strict.exit_code == 1
 
 
@@ -232,4 +253,6 @@ def test_required_blank_text_rejected_by_schema_is_one_error(tmp_path) -> None:
     path.write_bytes(data)
     result = read_workbook(path, model=model)
     box = build_layout(model).fields["/organization/name"].box
-    assert [(i.code, i.severity, i.sheet, i.cell) for i in result.issues] == [("BLANK_CELL", "error", box.sheet, box.a1)]
+    assert [(i.code, i.severity, i.sheet, i.cell) for i in result.issues] == [
+        ("BLANK_CELL", "error", box.sheet, box.a1)
+    ]

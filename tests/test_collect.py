@@ -34,24 +34,61 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [p for p in (str(ROOT), str(HERE)) if p not in sys.path]
 
-from xltool.archive import Archive  # noqa: E402
-from xltool.collect import collect  # noqa: E402
-from xltool.collect_tasks import read_task  # noqa: E402
-from xltool.errors import XltoolError  # noqa: E402
-from xltool.evaluate import flatten  # noqa: E402
-from xltool.issues import count  # noqa: E402
-from xltool.model import load_model  # noqa: E402
-from xltool.reader import read_workbook  # noqa: E402
-from xltool.writer import TemplateOptions, write_template  # noqa: E402
+from xltool.base.errors import XltoolError  # noqa: E402
+from xltool.check.evaluate import flatten  # noqa: E402
+from xltool.check.issues import count  # noqa: E402
+from xltool.collect.archive import Archive  # noqa: E402
+from xltool.collect.run import collect  # noqa: E402
+from xltool.collect.tasks import read_task  # noqa: E402
+from xltool.read.reader import read_workbook  # noqa: E402
+from xltool.spec.model import load_model  # noqa: E402
+from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
 
 MODEL = load_model("annual-report-2021")
 BASE = flatten(MODEL, json.loads((ROOT / "samples" / "synthetic-2021.json").read_text(encoding="utf-8")))
 T0 = 1_706_000_000  # 2024-01-23, file times are T0 + minutes
-TOWNS = ["城关镇", "东城街道", "西城街道", "南山镇", "北湖镇", "青石镇", "白沙镇", "黄岭乡", "红星乡", "大坪乡", "小河乡",
-         "石门镇", "清水镇", "桃源镇", "梅岭乡", "竹溪乡", "龙泉镇", "凤凰镇", "金鸡乡", "银杏乡", "柳林镇", "杨家坪乡"]
-DEPTS = ["县发展和改革局", "县教育局", "县公安局", "县民政局", "县财政局", "县人力资源和社会保障局", "县自然资源局",
-         "县生态环境局", "县交通运输局", "县农业农村局", "县城市管理/综合执法局", "县城市管理_综合执法局"]
-ORGS = [(f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", f"11330000MB{n:07d}X", "township") for n, t in enumerate(TOWNS)]
+TOWNS = [
+    "城关镇",
+    "东城街道",
+    "西城街道",
+    "南山镇",
+    "北湖镇",
+    "青石镇",
+    "白沙镇",
+    "黄岭乡",
+    "红星乡",
+    "大坪乡",
+    "小河乡",
+    "石门镇",
+    "清水镇",
+    "桃源镇",
+    "梅岭乡",
+    "竹溪乡",
+    "龙泉镇",
+    "凤凰镇",
+    "金鸡乡",
+    "银杏乡",
+    "柳林镇",
+    "杨家坪乡",
+]
+DEPTS = [
+    "县发展和改革局",
+    "县教育局",
+    "县公安局",
+    "县民政局",
+    "县财政局",
+    "县人力资源和社会保障局",
+    "县自然资源局",
+    "县生态环境局",
+    "县交通运输局",
+    "县农业农村局",
+    "县城市管理/综合执法局",
+    "县城市管理_综合执法局",
+]
+ORGS = [
+    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", f"11330000MB{n:07d}X", "township")
+    for n, t in enumerate(TOWNS)
+]
 ORGS += [(f"示例{d}", f"11330000MC{n:07d}X", "county_department") for n, d in enumerate(DEPTS)]
 SCHEMA = "annual-report-2021"
 COLLECTION = f"{SCHEMA}/2023"
@@ -65,8 +102,12 @@ def values(org: tuple[str, str, str], n: int = 0, **changes: Any) -> dict[str, A
 
 
 def workbook(org: tuple[str, str, str], vals: dict[str, Any], year: int = 2023, model: Any = MODEL) -> bytes:
-    data, _ = write_template(model, TemplateOptions(year=year, org_name=org[0], org_code=org[1], level=org[2],
-                                                    issue_date=f"{year + 1}-01-05", values=vals))
+    data, _ = write_template(
+        model,
+        TemplateOptions(
+            year=year, org_name=org[0], org_code=org[1], level=org[2], issue_date=f"{year + 1}-01-05", values=vals
+        ),
+    )
     return data
 
 
@@ -100,7 +141,9 @@ class Scenario:
 
 
 def write_roster(path: Path, orgs: list[tuple[str, str, str]]) -> Path:
-    rows = ["单位名称,统一社会信用代码,层级,联系人"] + [f"{n},{c},{lv},张三 0571-0000000{i % 10}" for i, (n, c, lv) in enumerate(orgs)]
+    rows = ["单位名称,统一社会信用代码,层级,联系人"] + [
+        f"{n},{c},{lv},张三 0571-0000000{i % 10}" for i, (n, c, lv) in enumerate(orgs)
+    ]
     path.write_bytes(("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8"))
     return path
 
@@ -127,9 +170,9 @@ def _rename_members(raw: bytes) -> bytes:
     central = []
     for info in src.infolist():
         name = info.filename.encode("gbk")
-        body = raw[info.header_offset:]
+        body = raw[info.header_offset :]
         fname_len, extra_len = int.from_bytes(body[26:28], "little"), int.from_bytes(body[28:30], "little")
-        data = body[30 + fname_len + extra_len:30 + fname_len + extra_len + info.compress_size]
+        data = body[30 + fname_len + extra_len : 30 + fname_len + extra_len + info.compress_size]
         flags = info.flag_bits & ~0x800
         offset = out.tell()
         head = bytearray(body[:30])
@@ -143,13 +186,33 @@ def _rename_members(raw: bytes) -> bytes:
         dt = info.date_time
         dostime = (dt[3] << 11) | (dt[4] << 5) | (dt[5] // 2)
         dosdate = ((dt[0] - 1980) << 9) | (dt[1] << 5) | dt[2]
-        out.write(b"PK\x01\x02" + (20).to_bytes(2, "little") + (20).to_bytes(2, "little") + flags.to_bytes(2, "little")
-                  + info.compress_type.to_bytes(2, "little") + dostime.to_bytes(2, "little") + dosdate.to_bytes(2, "little")
-                  + info.CRC.to_bytes(4, "little") + info.compress_size.to_bytes(4, "little") + info.file_size.to_bytes(4, "little")
-                  + len(name).to_bytes(2, "little") + bytes(6) + bytes(2) + (0).to_bytes(4, "little") + offset.to_bytes(4, "little") + name)
+        out.write(
+            b"PK\x01\x02"
+            + (20).to_bytes(2, "little")
+            + (20).to_bytes(2, "little")
+            + flags.to_bytes(2, "little")
+            + info.compress_type.to_bytes(2, "little")
+            + dostime.to_bytes(2, "little")
+            + dosdate.to_bytes(2, "little")
+            + info.CRC.to_bytes(4, "little")
+            + info.compress_size.to_bytes(4, "little")
+            + info.file_size.to_bytes(4, "little")
+            + len(name).to_bytes(2, "little")
+            + bytes(6)
+            + bytes(2)
+            + (0).to_bytes(4, "little")
+            + offset.to_bytes(4, "little")
+            + name
+        )
     end = out.tell()
-    out.write(b"PK\x05\x06" + bytes(4) + len(central).to_bytes(2, "little") * 2 + (end - start).to_bytes(4, "little")
-              + start.to_bytes(4, "little") + bytes(2))
+    out.write(
+        b"PK\x05\x06"
+        + bytes(4)
+        + len(central).to_bytes(2, "little") * 2
+        + (end - start).to_bytes(4, "little")
+        + start.to_bytes(4, "little")
+        + bytes(2)
+    )
     return out.getvalue()
 
 
@@ -164,13 +227,14 @@ def _resaved(data: bytes) -> bytes:
 
 
 PREV = {  # organisations archived for 2022 (cross-year check): P equal, Q different
-    "P": 17, "Q": 18,
+    "P": 17,
+    "Q": 18,
 }
 
 
 def build_2022(root: Path) -> tuple[Path, Path]:
     inbox = root / "inbox-2022"
-    for key, i in PREV.items():
+    for _key, i in PREV.items():
         _put(inbox, f"{ORGS[i][0]}-2022.xlsx", workbook(ORGS[i], values(ORGS[i], i, **{"/year": 2022}), year=2022), i)
     return inbox, write_roster(root / "roster-2022.csv", [ORGS[i] for i in PREV.values()])
 
@@ -192,29 +256,74 @@ def build_inbox(root: Path) -> Scenario:
         if i in special:
             continue
         folder = "乡镇" if org[2] == "township" else "部门/第一批"
-        add(f"{folder}/{odd_names.get(i, org[0] + '-2023年报.xlsx')}", workbook(org, values(org, i)), i, Expect("accepted", org[0], 0, 0))
+        add(
+            f"{folder}/{odd_names.get(i, org[0] + '-2023年报.xlsx')}",
+            workbook(org, values(org, i)),
+            i,
+            Expect("accepted", org[0], 0, 0),
+        )
     # 3: resubmitted twice; the newest file sorts first by name, and file time decides
     r = ORGS[3]
-    for minute, name, note in ((100, "c-初稿.xlsx", "初稿"), (200, "b-修改稿.xlsx", "修改稿"), (300, "a-最终版.xlsx", "最终版")):
+    for minute, name, note in (
+        (100, "c-初稿.xlsx", "初稿"),
+        (200, "b-修改稿.xlsx", "修改稿"),
+        (300, "a-最终版.xlsx", "最终版"),
+    ):
         state = "accepted" if note == "最终版" else "superseded"
-        add(f"乡镇/南山镇/{name}", workbook(r, values(r, 3, **{"/overview": BASE["/overview"] + note})), minute, Expect(state, r[0], 0, 0))
+        add(
+            f"乡镇/南山镇/{name}",
+            workbook(r, values(r, 3, **{"/overview": BASE["/overview"] + note})),
+            minute,
+            Expect(state, r[0], 0, 0),
+        )
     # 4 filled 5's template (identity 5, name and code 4); 5 also sent its own
     add("乡镇/北湖镇.xlsx", workbook(ORGS[5], values(ORGS[4], 4)), 40, Expect("wrong_org", ORGS[4][0], 2, 0))
     add("乡镇/青石镇.xlsx", workbook(ORGS[5], values(ORGS[5], 5)), 50, Expect("accepted", ORGS[5][0], 0, 0))
     # 6 missing; 7 sent last year's template, filled for last year
-    add("乡镇/黄岭乡-去年模板.xlsx", workbook(ORGS[7], values(ORGS[7], 7, **{"/year": 2022}), year=2022), 70,
-        Expect("wrong_year", ORGS[7][0], 1, 0))
+    add(
+        "乡镇/黄岭乡-去年模板.xlsx",
+        workbook(ORGS[7], values(ORGS[7], 7, **{"/year": 2022}), year=2022),
+        70,
+        Expect("wrong_year", ORGS[7][0], 1, 0),
+    )
     # rule errors (R1 in three columns), blanks (warnings), text in a number cell
-    add("乡镇/红星乡.xlsx", workbook(ORGS[8], values(ORGS[8], 8, **{"/applications/received/natural_person": 29})), 80, Expect("errors", ORGS[8][0]))
-    add("乡镇/大坪乡.xlsx", workbook(ORGS[9], values(ORGS[9], 9, **{"/applications/carried_forward/commercial_enterprise": 2})), 90,
-        Expect("errors", ORGS[9][0]))
-    add("乡镇/小河乡.xlsx", workbook(ORGS[10], values(ORGS[10], 10, **{"/applications/results/disclosed/natural_person": 12})), 95,
-        Expect("errors", ORGS[10][0]))
-    add("乡镇/石门镇.xlsx", workbook(ORGS[11], values(ORGS[11], 11, **{"/applications/received/research_institution": None,
-                                                                     "/review_litigation/review/upheld": None})), 110,
-        Expect("accepted", ORGS[11][0], 0, 2))
-    add("乡镇/清水镇.xlsx", workbook(ORGS[12], values(ORGS[12], 12, **{"/proactive/licensing/decisions": "12件"})), 120,
-        Expect("errors", ORGS[12][0], 1, 0))
+    add(
+        "乡镇/红星乡.xlsx",
+        workbook(ORGS[8], values(ORGS[8], 8, **{"/applications/received/natural_person": 29})),
+        80,
+        Expect("errors", ORGS[8][0]),
+    )
+    add(
+        "乡镇/大坪乡.xlsx",
+        workbook(ORGS[9], values(ORGS[9], 9, **{"/applications/carried_forward/commercial_enterprise": 2})),
+        90,
+        Expect("errors", ORGS[9][0]),
+    )
+    add(
+        "乡镇/小河乡.xlsx",
+        workbook(ORGS[10], values(ORGS[10], 10, **{"/applications/results/disclosed/natural_person": 12})),
+        95,
+        Expect("errors", ORGS[10][0]),
+    )
+    add(
+        "乡镇/石门镇.xlsx",
+        workbook(
+            ORGS[11],
+            values(
+                ORGS[11],
+                11,
+                **{"/applications/received/research_institution": None, "/review_litigation/review/upheld": None},
+            ),
+        ),
+        110,
+        Expect("accepted", ORGS[11][0], 0, 2),
+    )
+    add(
+        "乡镇/清水镇.xlsx",
+        workbook(ORGS[12], values(ORGS[12], 12, **{"/proactive/licensing/decisions": "12件"})),
+        120,
+        Expect("errors", ORGS[12][0], 1, 0),
+    )
     # 13: the same file twice under two names; 14: a re-saved copy (other bytes, same data)
     same = workbook(ORGS[13], values(ORGS[13], 13))
     add("乡镇/桃源镇.xlsx", same, 130, Expect("accepted", ORGS[13][0], 0, 0))
@@ -223,10 +332,12 @@ def build_inbox(root: Path) -> Scenario:
     add("乡镇/梅岭乡.xlsx", g, 140, Expect("accepted", ORGS[14][0], 0, 0))
     add("乡镇/梅岭乡-WPS另存.xlsx", _resaved(g), 141, Expect("duplicate", ORGS[14][0], 0, 0))
     # 15, 16 in a zip attachment with GBK names, a temp member and a nested zip
-    members = [("竹溪乡/竹溪乡年报.xlsx", workbook(ORGS[15], values(ORGS[15], 15))),
-               ("龙泉镇年报.xlsx", workbook(ORGS[16], values(ORGS[16], 16))),
-               ("~$龙泉镇年报.xlsx", b"owner"),
-               ("旧附件.zip", _zip([("x.xlsx", b"PK")]))]
+    members = [
+        ("竹溪乡/竹溪乡年报.xlsx", workbook(ORGS[15], values(ORGS[15], 15))),
+        ("龙泉镇年报.xlsx", workbook(ORGS[16], values(ORGS[16], 16))),
+        ("~$龙泉镇年报.xlsx", b"owner"),
+        ("旧附件.zip", _zip([("x.xlsx", b"PK")])),
+    ]
     attachment = _zip(members, gbk=True)
     add("附件/第二批.zip", attachment, 150, None)
     for name, data in members:
@@ -237,7 +348,9 @@ def build_inbox(root: Path) -> Scenario:
     expect["附件/第二批.zip!/旧附件.zip"] = Expect("rejected", None)
     # 17, 18: archived for 2022 too; 17 carries over exactly, 18 does not (3 warnings)
     p, q = ORGS[17], ORGS[18]
-    add("部门/凤凰镇.xlsx", workbook(p, carried_into(values(p, 17), values(p, 17))), 170, Expect("accepted", p[0], 0, 0))
+    add(
+        "部门/凤凰镇.xlsx", workbook(p, carried_into(values(p, 17), values(p, 17))), 170, Expect("accepted", p[0], 0, 0)
+    )
     add("部门/金鸡乡.xlsx", workbook(q, values(q, 18)), 180, Expect("accepted", q[0], 0, 3))
     # files that belong to nobody
     add("报送说明.pdf", b"%PDF-1.4\n% not a workbook\n", 200, Expect("rejected", None))
@@ -246,8 +359,12 @@ def build_inbox(root: Path) -> Scenario:
     add("附件/打包.rar", b"Rar!\x1a\x07\x00" + bytes(40), 203, Expect("rejected", None))
     m19 = load_model("annual-report-2019")
     old = flatten(m19, json.loads((ROOT / "samples" / "hucun-2020.json").read_text(encoding="utf-8")))
-    add("旧格式/2019版.xlsx", workbook(ORGS[0], {**old, "/organization/name": ORGS[0][0]}, year=2020, model=m19), 204,
-        Expect("wrong_format", None))
+    add(
+        "旧格式/2019版.xlsx",
+        workbook(ORGS[0], {**old, "/organization/name": ORGS[0][0]}, year=2020, model=m19),
+        204,
+        Expect("wrong_format", None),
+    )
     stranger = ("邻县某镇人民政府", "11330000MD0000001X", "township")
     add("其他/邻县.xlsx", workbook(stranger, values(stranger)), 205, Expect("unknown_org", None, 1, 0))
     # temp and lock files
@@ -260,12 +377,19 @@ def build_inbox(root: Path) -> Scenario:
 
 def tree(root: Path) -> dict[str, str]:
     """Every file under root -> sha256 (the archive's bytes)."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def inbox_state(inbox: Path) -> dict[str, tuple[str, int]]:
-    return {p.relative_to(inbox).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
-            for p in sorted(inbox.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(inbox).as_posix(): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(inbox.rglob("*"))
+        if p.is_file()
+    }
 
 
 def rows(archive: Path, table: str, where: str = "") -> list[dict[str, Any]]:
@@ -300,7 +424,9 @@ def _main(argv: list[str]) -> int:
         time.sleep(delays.get(e.kind, 0))
 
     try:
-        result = collect(args.inbox, args.archive, roster=args.roster, year=args.year, jobs=args.jobs, on_event=on_event)
+        result = collect(
+            args.inbox, args.archive, roster=args.roster, year=args.year, jobs=args.jobs, on_event=on_event
+        )
     except XltoolError as exc:
         print(json.dumps({"kind": "error", "code": exc.code}), flush=True)
         return 2
@@ -309,8 +435,14 @@ def _main(argv: list[str]) -> int:
 
 
 def runner(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], stdout=subprocess.PIPE, text=True,
-                            cwd=ROOT, start_new_session=True, encoding="utf-8")
+    return subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        start_new_session=True,
+        encoding="utf-8",
+    )
 
 
 def crashing_read(task: dict[str, Any]) -> dict[str, Any]:
@@ -331,8 +463,8 @@ if __name__ == "__main__":
 
 # -- tests ---------------------------------------------------------------------------------------
 
-import pytest  # noqa: E402
 import openpyxl  # noqa: E402
+import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -371,30 +503,46 @@ def test_every_file_gets_the_expected_state(world: dict[str, Any]) -> None:
             assert (r["errors"], r["warnings"]) == _expected_counts(sc, path, exp), path
         assert r["sha256"] == sha(sc.files[path])
     codes = {p: subs[p]["error_code"] for p, e in sc.expect.items() if e.state in ("rejected", "wrong_format")}
-    assert codes == {"附件/第二批.zip!/旧附件.zip": "NESTED_ARCHIVE", "报送说明.pdf": "NOT_A_WORKBOOK", "空文件.xlsx": "EMPTY_FILE",
-                     "附件/损坏的附件.zip": "BROKEN_ZIP", "附件/打包.rar": "UNSUPPORTED_ARCHIVE", "旧格式/2019版.xlsx": "WRONG_SCHEMA"}
+    assert codes == {
+        "附件/第二批.zip!/旧附件.zip": "NESTED_ARCHIVE",
+        "报送说明.pdf": "NOT_A_WORKBOOK",
+        "空文件.xlsx": "EMPTY_FILE",
+        "附件/损坏的附件.zip": "BROKEN_ZIP",
+        "附件/打包.rar": "UNSUPPORTED_ARCHIVE",
+        "旧格式/2019版.xlsx": "WRONG_SCHEMA",
+    }
     assert subs["乡镇/桃源镇.xlsx"]["copies"] == 2  # the same bytes under two names: one submission
     assert subs["乡镇/梅岭乡-WPS另存.xlsx"]["duplicate_of"] == sha(sc.files["乡镇/梅岭乡.xlsx"])
     result = world["result"]
     assert result.exit_code == 1
     assert sorted(s["path"] for s in result.skipped) == sorted(sc.skipped)
-    assert {f["path"]: f["copy_of"] for f in result.files if f["copy_of"]} == {"重复/桃源镇 - 副本.xlsx": "乡镇/桃源镇.xlsx"}
+    assert {f["path"]: f["copy_of"] for f in result.files if f["copy_of"]} == {
+        "重复/桃源镇 - 副本.xlsx": "乡镇/桃源镇.xlsx"
+    }
     assert inbox_state(sc.inbox) == world["inbox_before"]  # nothing in the inbox was modified
 
 
 def test_resubmissions_keep_history_and_newest_file_wins(world: dict[str, Any]) -> None:
     sc, archive = world["sc"], world["archive"]
     subs = {r["path_in_inbox"]: r for r in rows(archive, "submissions", "WHERE year=2023")}
-    got = {p.rsplit("/", 1)[1]: (subs[p]["version"], subs[p]["is_current"], subs[p]["archive_path"]) for p in subs if "南山镇/" in p}
+    got = {
+        p.rsplit("/", 1)[1]: (subs[p]["version"], subs[p]["is_current"], subs[p]["archive_path"])
+        for p in subs
+        if "南山镇/" in p
+    }
     stem = ORGS[3][0]
     c, b, a = (sha(sc.files[f"乡镇/南山镇/{n}"])[:8] for n in ("c-初稿.xlsx", "b-修改稿.xlsx", "a-最终版.xlsx"))
-    assert got == {"c-初稿.xlsx": (1, 0, f"{COLLECTION}/history/{stem}/1-{c}.json"),
-                   "b-修改稿.xlsx": (2, 0, f"{COLLECTION}/history/{stem}/2-{b}.json"),
-                   "a-最终版.xlsx": (3, 1, f"{COLLECTION}/{stem}.json")}
+    assert got == {
+        "c-初稿.xlsx": (1, 0, f"{COLLECTION}/history/{stem}/1-{c}.json"),
+        "b-修改稿.xlsx": (2, 0, f"{COLLECTION}/history/{stem}/2-{b}.json"),
+        "a-最终版.xlsx": (3, 1, f"{COLLECTION}/{stem}.json"),
+    }
     current = json.loads((archive / COLLECTION / f"{stem}.json").read_text(encoding="utf-8"))
     assert current["overview"].endswith("最终版") and current["_meta"]["source"]["file"] == "a-最终版.xlsx"
     first = json.loads((archive / f"{COLLECTION}/history/{stem}/1-{c}.json").read_text(encoding="utf-8"))
-    assert first["overview"].endswith("初稿") and first["_meta"]["source"]["sha256"] == sha(sc.files["乡镇/南山镇/c-初稿.xlsx"])
+    assert first["overview"].endswith("初稿") and first["_meta"]["source"]["sha256"] == sha(
+        sc.files["乡镇/南山镇/c-初稿.xlsx"]
+    )
 
 
 def test_archive_contents_exactly(world: dict[str, Any]) -> None:
@@ -407,9 +555,14 @@ def test_archive_contents_exactly(world: dict[str, Any]) -> None:
     stems["示例县城市管理_综合执法局"] += "-" + sha(b"11330000MC0000011X")[:8]  # collides with 城市管理/综合执法局
     expected |= {f"{COLLECTION}/{stems[o]}.json" for o in accepted}
     r = ORGS[3][0]
-    expected |= {f"{COLLECTION}/history/{r}/{n}-{sha(sc.files[f'乡镇/南山镇/{f}'])[:8]}.json" for n, f in ((1, "c-初稿.xlsx"), (2, "b-修改稿.xlsx"))}
+    expected |= {
+        f"{COLLECTION}/history/{r}/{n}-{sha(sc.files[f'乡镇/南山镇/{f}'])[:8]}.json"
+        for n, f in ((1, "c-初稿.xlsx"), (2, "b-修改稿.xlsx"))
+    }
     problems = {p: e for p, e in sc.expect.items() if e.state in ("errors", "wrong_org", "wrong_year", "unknown_org")}
-    expected |= {f"feedback/2023/{e.org or '邻县某镇人民政府'}-{sha(sc.files[p])[:8]}-反馈.xlsx" for p, e in problems.items()}
+    expected |= {
+        f"feedback/2023/{e.org or '邻县某镇人民政府'}-{sha(sc.files[p])[:8]}-反馈.xlsx" for p, e in problems.items()
+    }
     got = tree(archive)
     sources = {k for k in got if k.startswith("sources/")}
     assert set(got) - sources == expected
@@ -419,7 +572,8 @@ def test_archive_contents_exactly(world: dict[str, Any]) -> None:
         assert got[s] == s.split("/")[1].split(".")[0]
     assert {s.rsplit(".", 1)[1] for s in sources} == {"xlsx", "pdf", "zip", "rar"}
     assert {k: v["feedback_path"] for k, v in subs.items() if v["feedback_path"]} == {
-        p: f"feedback/2023/{e.org or '邻县某镇人民政府'}-{sha(sc.files[p])[:8]}-反馈.xlsx" for p, e in problems.items()}
+        p: f"feedback/2023/{e.org or '邻县某镇人民政府'}-{sha(sc.files[p])[:8]}-反馈.xlsx" for p, e in problems.items()
+    }
 
 
 def _files_2022(sc: Scenario) -> dict[str, bytes]:
@@ -444,13 +598,25 @@ def test_cross_year_warning_names_both_values(world: dict[str, Any]) -> None:
     issues = json.loads(subs["部门/金鸡乡.xlsx"]["issues_json"])
     got = {(i["pointer"], i["found"], i["expected"]) for i in issues}
     assert {(i["code"], i["rule"].split("[")[0], i["severity"]) for i in issues} == {("W4", "W4", "warning")}
-    assert got == {("/applications/carried_over/natural_person", 2, 1), ("/applications/carried_over/commercial_enterprise", 1, 0),
-                   ("/applications/carried_over/total", 3, 1)}
+    assert got == {
+        ("/applications/carried_over/natural_person", 2, 1),
+        ("/applications/carried_over/commercial_enterprise", 1, 0),
+        ("/applications/carried_over/total", 3, 1),
+    }
     msg = next(i["message_zh"] for i in issues if i["pointer"].endswith("/total"))
-    assert msg == "W4 “总计”列：本年度上年结转为3，上年度报告的结转下年度继续办理为1，两者应相等（上年度指2022年度已归档的报告）"
+    assert (
+        msg
+        == "W4 “总计”列：本年度上年结转为3，上年度报告的结转下年度继续办理为1，两者应相等（上年度指2022年度已归档的报告）"
+    )
 
 
-STATE_LABEL = {"accepted": "已接收", "errors": "有错误", "wrong_org": "用错单位模板", "wrong_year": "年度不符", "missing": "未报送"}
+STATE_LABEL = {
+    "accepted": "已接收",
+    "errors": "有错误",
+    "wrong_org": "用错单位模板",
+    "wrong_year": "年度不符",
+    "missing": "未报送",
+}
 
 
 def test_status_workbook_rows(world: dict[str, Any]) -> None:
@@ -462,12 +628,25 @@ def test_status_workbook_rows(world: dict[str, Any]) -> None:
     wb = openpyxl.load_workbook(archive / "status-2023.xlsx")
     ws = wb["报送情况"]
     head = [c.value for c in ws[4]]
-    assert head == ["序号", "单位名称", "统一社会信用代码", "层级", "状态", "错误数", "警告数", "收到的文件", "文件时间",
-                    "收到文件数", "反馈文件", "归档文件", "说明"]
+    assert head == [
+        "序号",
+        "单位名称",
+        "统一社会信用代码",
+        "层级",
+        "状态",
+        "错误数",
+        "警告数",
+        "收到的文件",
+        "文件时间",
+        "收到文件数",
+        "反馈文件",
+        "归档文件",
+        "说明",
+    ]
     assert ws.auto_filter.ref == f"A4:M{4 + len(ORGS)}" and ws.freeze_panes == "A5"
     got = [[c.value for c in row] for row in ws.iter_rows(min_row=5)]
     assert len(got) == len(ORGS)
-    for n, (org, row) in enumerate(zip(ORGS, got), 1):
+    for n, (org, row) in enumerate(zip(ORGS, got, strict=False), 1):
         subs = [(p, e) for p, e in by_org.get(org[0], []) if e.state != "duplicate"]
         if not subs:
             want = [n, org[0], org[1], "乡镇（街道）", "未报送", 0, 0, None, None, 0]
@@ -481,7 +660,9 @@ def test_status_workbook_rows(world: dict[str, Any]) -> None:
             want[3] = "县级部门"
         assert row[:10] == want, org[0]
         state_cell = ws.cell(4 + n, 5)
-        assert state_cell.fill.fgColor.rgb.endswith({"已接收": "C6EFCE", "未报送": "D9D9D9", "有错误": "FFC7CE"}.get(row[4], "FFEB9C"))
+        assert state_cell.fill.fgColor.rgb.endswith(
+            {"已接收": "C6EFCE", "未报送": "D9D9D9", "有错误": "FFC7CE"}.get(row[4], "FFEB9C")
+        )
         link = ws.cell(4 + n, 11).hyperlink
         assert (link is not None) == (row[4] in ("有错误", "用错单位模板", "年度不符"))
     assert ws.cell(5, 9).value == time.strftime("%Y-%m-%d %H:%M", time.localtime(T0))
@@ -501,13 +682,15 @@ def test_second_run_changes_nothing(world: dict[str, Any]) -> None:
 
 
 def test_status_overview_matches(world: dict[str, Any]) -> None:
-    from xltool.status import load_status
+    from xltool.collect.status import load_status
 
     archive = world["archive"]
     before = tree(archive)
     st = load_status(archive)
     assert (st.year, st.schema) == (2023, SCHEMA)
-    assert st.counts == {"accepted": 27, "errors": 4, "wrong_org": 1, "wrong_year": 1, "missing": 1} and st.exit_code == 1
+    assert (
+        st.counts == {"accepted": 27, "errors": 4, "wrong_org": 1, "wrong_year": 1, "missing": 1} and st.exit_code == 1
+    )
     text = st.to_text()
     assert "应报 34 个单位" in text and "未报送 1" in text and "报送说明.pdf" in text and ORGS[6][0] in text
     assert json.loads(st.to_json())["counts"]["missing"] == 1
@@ -567,7 +750,11 @@ def snapshot(archive: Path) -> dict[str, Any]:
 
 
 def _leftovers(archive: Path) -> list[str]:
-    return [p.name for p in archive.rglob("*") if p.name.startswith(".tmp-") or p.name.endswith(("-wal", "-shm", "-journal"))]
+    return [
+        p.name
+        for p in archive.rglob("*")
+        if p.name.startswith(".tmp-") or p.name.endswith(("-wal", "-shm", "-journal"))
+    ]
 
 
 @pytest.mark.parametrize("kind, after", [("file", 8), ("write", 4)], ids=["while-reading", "while-archiving"])
@@ -607,7 +794,9 @@ def test_temp_files_of_a_killed_write_are_swept(world: dict[str, Any], tmp_path:
         (archive / rel).write_bytes(b"half")
     before = tree(world["archive"])
     result = collect(world["sc"].inbox, archive, roster=world["sc"].roster, year=2023, jobs=2)
-    assert sorted(result.removed_temp) == sorted(["sources/.tmp-x.xlsx", "feedback/2023/.tmp-y.xlsx", f"{COLLECTION}/.tmp-abc123.json"])
+    assert sorted(result.removed_temp) == sorted(
+        ["sources/.tmp-x.xlsx", "feedback/2023/.tmp-y.xlsx", f"{COLLECTION}/.tmp-abc123.json"]
+    )
     assert tree(archive) == before
 
 
@@ -626,7 +815,11 @@ def test_second_collect_waits_then_refuses(tmp_path: Path) -> None:
         with pytest.raises(XltoolError) as err:
             collect(inbox, archive, year=2023, jobs=1, lock_wait=0.5)
         assert time.monotonic() - started >= 0.5
-    assert err.value.code == "ARCHIVE_BUSY" and "另一个收集任务" in err.value.message_zh and "another collect" in err.value.message_en
+    assert (
+        err.value.code == "ARCHIVE_BUSY"
+        and "另一个收集任务" in err.value.message_zh
+        and "another collect" in err.value.message_en
+    )
     assert sorted(p.name for p in archive.iterdir()) == [".lock"]  # refused before touching anything
     lock = Archive(archive).lock()
     lock.__enter__()
@@ -658,8 +851,12 @@ def test_worker_crash_and_hang_cost_one_file_each(tmp_path: Path) -> None:
     archive = tmp_path / "archive"
     result = collect(inbox, archive, year=2023, jobs=2, timeout=1.5, read_fn=crashing_read)
     got = {f["path"]: (f["state"], f["error_code"]) for f in result.files}
-    assert got == {"crash-城关镇.xlsx": ("rejected", "WORKER_CRASHED"), "hang-东城.xlsx": ("rejected", "TIMEOUT"),
-                   "西城.xlsx": ("accepted", None), "南山.xlsx": ("accepted", None)}
+    assert got == {
+        "crash-城关镇.xlsx": ("rejected", "WORKER_CRASHED"),
+        "hang-东城.xlsx": ("rejected", "TIMEOUT"),
+        "西城.xlsx": ("accepted", None),
+        "南山.xlsx": ("accepted", None),
+    }
     assert result.exit_code == 1
     rerun = collect(inbox, archive, year=2023, jobs=2)  # transient failures are read again
     assert rerun.read == 2 and rerun.exit_code == 0
@@ -667,7 +864,7 @@ def test_worker_crash_and_hang_cost_one_file_each(tmp_path: Path) -> None:
 
 
 def test_a_hang_that_ignores_the_alarm_is_killed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from xltool import workers
+    from xltool.collect import workers
 
     monkeypatch.setattr(workers, "GRACE", 1.0)
     inbox = _small_inbox(tmp_path, {"hang-hard-城关镇.xlsx": 0, "西城.xlsx": 2, "南山.xlsx": 3})
@@ -675,4 +872,7 @@ def test_a_hang_that_ignores_the_alarm_is_killed(tmp_path: Path, monkeypatch: py
     result = collect(inbox, tmp_path / "archive", year=2023, jobs=2, timeout=1.0, read_fn=crashing_read)
     assert time.monotonic() - started < 30
     assert {f["path"]: (f["state"], f["error_code"]) for f in result.files} == {
-        "hang-hard-城关镇.xlsx": ("rejected", "TIMEOUT"), "西城.xlsx": ("accepted", None), "南山.xlsx": ("accepted", None)}
+        "hang-hard-城关镇.xlsx": ("rejected", "TIMEOUT"),
+        "西城.xlsx": ("accepted", None),
+        "南山.xlsx": ("accepted", None),
+    }

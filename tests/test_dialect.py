@@ -8,15 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from xltool.dialect import lint
-from xltool.errors import SchemaError
-from xltool.layout import build_layout
-from xltool.model import load_model
-from xltool.validate import validate_report
-from xltool.writer import TemplateOptions, write_template
-
 from support import DATA, ROOT
+
+from xltool.base.errors import SchemaError
+from xltool.check.validate import validate_report
+from xltool.spec.dialect import lint
+from xltool.spec.layout import build_layout
+from xltool.spec.model import load_model
+from xltool.template.writer import TemplateOptions, write_template
 
 GENERIC = DATA / "generic-schema.json"
 
@@ -87,7 +86,17 @@ def test_load_model_refuses_a_bad_schema(tmp_path: Path) -> None:
 def test_generic_schema_works_end_to_end(tmp_path: Path) -> None:
     """Nothing about the annual report is hard-coded: another report validates and templates."""
     model = load_model(GENERIC)
-    assert [f.pointer for f in model.fields] == ["/shop", "/drinks/online", "/drinks/offline", "/drinks/total", "/snacks/online", "/snacks/offline", "/snacks/total", "/revenue", "/notes"]
+    assert [f.pointer for f in model.fields] == [
+        "/shop",
+        "/drinks/online",
+        "/drinks/offline",
+        "/drinks/total",
+        "/snacks/online",
+        "/snacks/offline",
+        "/snacks/total",
+        "/revenue",
+        "/notes",
+    ]
     layout = build_layout(model)
     assert {p: c.box.where for p, c in layout.fields.items()} == {
         "/shop": "销售!B4",
@@ -100,9 +109,18 @@ def test_generic_schema_works_end_to_end(tmp_path: Path) -> None:
         "/revenue": "销售!B13",
         "/notes": "销售!A16",
     }
-    report = {"shop": "一号店", "drinks": {"online": 3, "offline": 4, "total": 8}, "snacks": {"online": 1, "offline": 1, "total": 2}, "revenue": 12.5, "notes": "备注" * 11}
+    report = {
+        "shop": "一号店",
+        "drinks": {"online": 3, "offline": 4, "total": 8},
+        "snacks": {"online": 1, "offline": 1, "total": 2},
+        "revenue": 12.5,
+        "notes": "备注" * 11,
+    }
     issues = validate_report(model, report)
-    assert [(i.code, i.pointer, i.found, i.expected) for i in issues] == [("S1", "/drinks/total", 8, 7), ("S2", "/notes", 22, 20)]
+    assert [(i.code, i.pointer, i.found, i.expected) for i in issues] == [
+        ("S1", "/drinks/total", 8, 7),
+        ("S2", "/notes", 22, 20),
+    ]
     report_path = tmp_path / "shop.json"
     report_path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     r = cli("validate", str(report_path), "--schema", str(GENERIC), "--format", "json")
@@ -128,4 +146,8 @@ def test_identity_roles_are_checked() -> None:
     assert ("/properties/notes/x-identity", "x-identity 'org_name' is already given to /shop") in problems
     assert ("/properties/revenue/x-identity", "x-identity must be one of ['org_code', 'org_name', 'year']") in problems
     assert load_model(GENERIC).identity_fields == {"org_name": "/shop"}
-    assert load_model("annual-report-2021").identity_fields == {"year": "/year", "org_name": "/organization/name", "org_code": "/organization/code"}
+    assert load_model("annual-report-2021").identity_fields == {
+        "year": "/year",
+        "org_name": "/organization/name",
+        "org_code": "/organization/code",
+    }

@@ -1,4 +1,4 @@
-"""Feedback workbooks (xltool.feedback) and the sanitising helpers they rely on (xltool.sanitize).
+"""Feedback workbooks (xltool.read.feedback) and the sanitising helpers they rely on (xltool.base.text).
 
 The feedback tests run on a real template from the writer, with issues pointing at cells taken
 from the layout, and check the reopened file cell by cell: fills, comments, the issue list,
@@ -17,21 +17,21 @@ import zipfile
 from copy import copy
 from pathlib import Path
 
+import hostile_files
+import libreoffice as lo
 import openpyxl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import hostile_files
-import libreoffice as lo
-from xltool import fsutil
-from xltool.errors import InputFileError
-from xltool.feedback import write_feedback
-from xltool.issues import Issue
-from xltool.layout import build_layout
-from xltool.model import load_model
-from xltool.sanitize import MAX_CELL_CHARS, safe_filename, safe_text, write_text
-from xltool.writer import TemplateOptions, write_template
+from xltool.base import files as fsutil
+from xltool.base.errors import InputFileError
+from xltool.base.text import MAX_CELL_CHARS, safe_filename, safe_text, write_text
+from xltool.check.issues import Issue
+from xltool.read.feedback import write_feedback
+from xltool.spec.layout import build_layout
+from xltool.spec.model import load_model
+from xltool.template.writer import TemplateOptions, write_template
 
 LIST = "问题清单"
 RED, YELLOW = "FFFFC7CE", "FFFFEB9C"
@@ -53,19 +53,50 @@ ISSUED = box("/proactive/regulations/issued")  # a plain input cell
 def issues() -> list[Issue]:
     """Given in an order different from the sorted one."""
     return [
-        Issue("TEXT_NUMBER", "warning", "数字以文本形式存储", "number stored as text",
-              pointer="/applications/results/total/natural_person", sheet=TOTAL.sheet, cell=TOTAL.a1,
-              found="12"),
-        Issue("R1", "error", "合计应等于各项之和", "total must equal the sum",
-              pointer="/applications/results/total/natural_person", sheet=TOTAL.sheet, cell=TOTAL.a1,
-              rule="R1", expected=10, found=12),
+        Issue(
+            "TEXT_NUMBER",
+            "warning",
+            "数字以文本形式存储",
+            "number stored as text",
+            pointer="/applications/results/total/natural_person",
+            sheet=TOTAL.sheet,
+            cell=TOTAL.a1,
+            found="12",
+        ),
+        Issue(
+            "R1",
+            "error",
+            "合计应等于各项之和",
+            "total must equal the sum",
+            pointer="/applications/results/total/natural_person",
+            sheet=TOTAL.sheet,
+            cell=TOTAL.a1,
+            rule="R1",
+            expected=10,
+            found=12,
+        ),
         Issue("NOT_IN_TEMPLATE", "warning", "找不到该工作表", "no such sheet", sheet="不存在的表", cell="A1"),
-        Issue("BAD_CODE", "error", "统一社会信用代码格式不正确", "malformed organisation code",
-              pointer="/organization/code", sheet=CODE.sheet, cell=CODE.a1, expected="18位代码",
-              found=INJECTION),
+        Issue(
+            "BAD_CODE",
+            "error",
+            "统一社会信用代码格式不正确",
+            "malformed organisation code",
+            pointer="/organization/code",
+            sheet=CODE.sheet,
+            cell=CODE.a1,
+            expected="18位代码",
+            found=INJECTION,
+        ),
         Issue("REQUIRED", "error", "缺少联系人", "contact missing", pointer="/contact"),
-        Issue("BLANK_CELL", "warning", "未填写，按 0 处理", "blank, read as 0",
-              pointer="/proactive/regulations/issued", sheet=ISSUED.sheet, cell=ISSUED.a1),
+        Issue(
+            "BLANK_CELL",
+            "warning",
+            "未填写，按 0 处理",
+            "blank, read as 0",
+            pointer="/proactive/regulations/issued",
+            sheet=ISSUED.sheet,
+            cell=ISSUED.a1,
+        ),
     ]
 
 
@@ -134,6 +165,7 @@ def sheet_xml(path: Path, title: str) -> str:
 
 # --- the feedback workbook ------------------------------------------------------------------------
 
+
 def test_feedback_marks_cells_lists_issues_and_keeps_everything_else(source: Path, tmp_path: Path) -> None:
     before = hashlib.sha256(source.read_bytes()).hexdigest()
     out = write_feedback(source, issues(), tmp_path / "反馈.xlsx")
@@ -154,8 +186,14 @@ def test_feedback_marks_cells_lists_issues_and_keeps_everything_else(source: Pat
             for c in row:
                 d = fb[ws.title][c.coordinate]
                 # openpyxl writes an empty string cell as an empty cell: "" comes back as None
-                assert (d.value if d.value is not None else "" if c.value == "" else None, d.number_format, *map(copy, (d.border, d.font, d.alignment, d.protection))) == (
-                    c.value, c.number_format, *map(copy, (c.border, c.font, c.alignment, c.protection))), (ws.title, c.coordinate)
+                assert (
+                    d.value if d.value is not None else "" if c.value == "" else None,
+                    d.number_format,
+                    *map(copy, (d.border, d.font, d.alignment, d.protection)),
+                ) == (c.value, c.number_format, *map(copy, (c.border, c.font, c.alignment, c.protection))), (
+                    ws.title,
+                    c.coordinate,
+                )
                 if (ws.title, c.coordinate) not in FILLED:
                     assert copy(d.fill) == copy(c.fill)
     assert fb[TOTAL.sheet][TOTAL.a1].value.startswith("=SUM(")  # the formula cell stays a formula
@@ -202,8 +240,11 @@ def test_injected_formula_is_stored_as_text(source: Path, tmp_path: Path) -> Non
 def test_title_line_and_english(source: Path, tmp_path: Path) -> None:
     out = write_feedback(source, issues()[:2], tmp_path / "fb.xlsx", title="某乡 2025 年度报告 审核意见")
     ws = openpyxl.load_workbook(out)[LIST]
-    assert rows(ws)[:3] == [("某乡 2025 年度报告 审核意见",) + (None,) * 6,
-                            ("共 1 个错误、1 个警告，请修改标红单元格后重新提交",) + (None,) * 6, HEADER]
+    assert rows(ws)[:3] == [
+        ("某乡 2025 年度报告 审核意见",) + (None,) * 6,
+        ("共 1 个错误、1 个警告，请修改标红单元格后重新提交",) + (None,) * 6,
+        HEADER,
+    ]
     assert ws.freeze_panes == "A4" and ws.auto_filter.ref == "A3:G5"
 
     out = write_feedback(source, issues()[1:2], tmp_path / "en.xlsx", lang="en")
@@ -241,7 +282,11 @@ def test_pointer_only_and_odd_cells_are_listed_not_marked(source: Path, tmp_path
     ws = wb[LIST]
     assert [r[2] for r in rows(ws)[2:]] == ["/x", "一、总体情况!C5", "三、依申请公开!1A", "三、依申请公开!XFE1"]
     assert [ws.cell(r, 3).hyperlink.location if ws.cell(r, 3).hyperlink else None for r in range(3, 7)] == [
-        None, "'一、总体情况'!B5", None, None]
+        None,
+        "'一、总体情况'!B5",
+        None,
+        None,
+    ]
 
 
 def test_feedback_of_a_feedback_file_replaces_list_and_stale_comments(source: Path, tmp_path: Path) -> None:
@@ -300,7 +345,7 @@ def test_openpyxl_warnings_about_dropped_parts_are_logged(tmp_path: Path, caplog
     ws.write_column(0, 0, [1, 2, 3])
     ws.conditional_format("A1:A3", {"type": "data_bar", "data_bar_2010": True})
     wb.close()
-    with caplog.at_level(logging.INFO, logger="xltool.feedback"):
+    with caplog.at_level(logging.INFO, logger="xltool.read.feedback"):
         out = write_feedback(src, [Issue("X", "error", "错", "wrong", sheet="表1", cell="A2")], tmp_path / "fb.xlsx")
     assert any("extension is not supported" in r.getMessage() for r in caplog.records)
     assert openpyxl.load_workbook(out)["表1"]["A2"].fill.fgColor.rgb == RED
@@ -325,18 +370,32 @@ def test_source_resaved_by_libreoffice_and_output_opens_in_libreoffice(template:
 
 # --- sanitize ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text", ["=1+1", "+A1", "-1+2", "+1 2", "@SUM(A1)", "\tx", "\r=1", "\n=1", "  =cmd|' /C calc'!A0",
-                                  INJECTION])
+
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+A1", "-1+2", "+1 2", "@SUM(A1)", "\tx", "\r=1", "\n=1", "  =cmd|' /C calc'!A0", INJECTION]
+)
 def test_safe_text_quotes_formula_starts(text: str) -> None:
     assert safe_text(text) == "'" + text
     assert safe_text(text, quote=False) == text
 
 
-@pytest.mark.parametrize("value,expected", [
-    (None, ""), ("", ""), ("某乡人民政府", "某乡人民政府"), (12, "12"), (-5, "-5"), ("-5", "-5"), ("+3.5", "+3.5"),
-    ("1e5", "1e5"), ("a=b", "a=b"), ("x\x00y\x1fz\x0b", "x\ufffdy\ufffdz\ufffd"), ("\ufffe\ud800", "\ufffd\ufffd"),
-    ("tab\tinside\nok", "tab\tinside\nok"),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (None, ""),
+        ("", ""),
+        ("某乡人民政府", "某乡人民政府"),
+        (12, "12"),
+        (-5, "-5"),
+        ("-5", "-5"),
+        ("+3.5", "+3.5"),
+        ("1e5", "1e5"),
+        ("a=b", "a=b"),
+        ("x\x00y\x1fz\x0b", "x\ufffdy\ufffdz\ufffd"),
+        ("\ufffe\ud800", "\ufffd\ufffd"),
+        ("tab\tinside\nok", "tab\tinside\nok"),
+    ],
+)
 def test_safe_text_values(value, expected) -> None:
     assert safe_text(value) == expected
 
@@ -360,20 +419,33 @@ def test_write_text_makes_a_string_cell_that_survives_saving(tmp_path: Path) -> 
     assert (back["A2"].value, back["A2"].quotePrefix) == ("正常\ufffd文本", False)
 
 
-@pytest.mark.parametrize("name,expected", [
-    ("某乡人民政府", "某乡人民政府"),
-    ("../../etc/passwd", "_._etc_passwd"),
-    ("..\\..\\Windows\\System32\\cmd.exe", "_._Windows_System32_cmd.exe"),
-    ("/abs/path", "_abs_path"),
-    ("a..b", "a.b"),
-    ("CON", "_CON"), ("con.txt", "_con.txt"), ("Nul", "_Nul"), ("LPT1.xlsx", "_LPT1.xlsx"), ("COM9", "_COM9"),
-    ("CON .xlsx", "_CON.xlsx"), ("CONSOLE", "CONSOLE"), ("COM10", "COM10"),
-    ('a<b>c:d"e|f?g*h', "a_b_c_d_e_f_g_h"),
-    ("报表\x00\x1f\n.xlsx", "报表___.xlsx"),
-    ("invoice\u202excod.exe", "invoicexcod.exe"),  # right-to-left override (spoofed extension) dropped
-    ("  .hidden. . ", "hidden"), ("", "unnamed"), ("...", "unnamed"), (" ", "unnamed"), ("/", "_"),
-    ("e\u0301cole", "\u00e9cole"),
-])
+@pytest.mark.parametrize(
+    "name,expected",
+    [
+        ("某乡人民政府", "某乡人民政府"),
+        ("../../etc/passwd", "_._etc_passwd"),
+        ("..\\..\\Windows\\System32\\cmd.exe", "_._Windows_System32_cmd.exe"),
+        ("/abs/path", "_abs_path"),
+        ("a..b", "a.b"),
+        ("CON", "_CON"),
+        ("con.txt", "_con.txt"),
+        ("Nul", "_Nul"),
+        ("LPT1.xlsx", "_LPT1.xlsx"),
+        ("COM9", "_COM9"),
+        ("CON .xlsx", "_CON.xlsx"),
+        ("CONSOLE", "CONSOLE"),
+        ("COM10", "COM10"),
+        ('a<b>c:d"e|f?g*h', "a_b_c_d_e_f_g_h"),
+        ("报表\x00\x1f\n.xlsx", "报表___.xlsx"),
+        ("invoice\u202excod.exe", "invoicexcod.exe"),  # right-to-left override (spoofed extension) dropped
+        ("  .hidden. . ", "hidden"),
+        ("", "unnamed"),
+        ("...", "unnamed"),
+        (" ", "unnamed"),
+        ("/", "_"),
+        ("e\u0301cole", "\u00e9cole"),
+    ],
+)
 def test_safe_filename(name: str, expected: str) -> None:
     assert safe_filename(name) == expected
 

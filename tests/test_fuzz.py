@@ -19,15 +19,15 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import hostile_templates as T
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import hostile_templates as T
-from xltool.errors import InputFileError
-from xltool.feedback import write_feedback
-from xltool.model import load_model
-from xltool.reader import ReadResult, read_workbook
+from xltool.base.errors import InputFileError
+from xltool.read.feedback import write_feedback
+from xltool.read.reader import ReadResult, read_workbook
+from xltool.spec.model import load_model
 
 CASE_BUDGET = 2.0  # seconds for one read
 
@@ -90,6 +90,7 @@ def copy_over(src: str, dst: str) -> Mutation:
         out = list(parts)
         out[j] = (dst, parts[i][1])
         return out
+
     return apply
 
 
@@ -101,30 +102,34 @@ def swap(a: str, b: str) -> Mutation:
         out = list(parts)
         out[i], out[j] = (a, parts[j][1]), (b, parts[i][1])
         return out
+
     return apply
 
 
 def edit_part(name: str, change: Callable[[bytes], bytes]) -> Mutation:
     def apply(parts: Parts) -> Parts:
         return [(n, change(c) if n == name else c) for n, c in parts]
+
     return apply
 
 
 def corrupt(edits: list[tuple[float, int, bytes]]) -> Callable[[bytes], bytes]:
     """At each relative position: 0 overwrite, 1 insert, 2 delete len(bytes), 3 cut the part there."""
+
     def change(xml: bytes) -> bytes:
         out = bytearray(xml)
         for where, op, blob in edits:
             at = int(where * len(out))
             if op == 0:
-                out[at:at + len(blob)] = blob
+                out[at : at + len(blob)] = blob
             elif op == 1:
                 out[at:at] = blob
             elif op == 2:
-                del out[at:at + len(blob)]
+                del out[at : at + len(blob)]
             else:
                 del out[at:]
         return bytes(out)
+
     return change
 
 
@@ -138,7 +143,8 @@ def replace_value(index: int, text: str, escape: bool) -> Callable[[bytes], byte
             return xml
         m = hits[index % len(hits)]
         new = (esc(text) if escape else text).encode("utf-8", "surrogatepass")
-        return xml[:m.start(3)] + new + xml[m.end(3):]
+        return xml[: m.start(3)] + new + xml[m.end(3) :]
+
     return change
 
 
@@ -150,13 +156,35 @@ def reorder_sheets(order: list[int]) -> Callable[[bytes], bytes]:
         shuffled = [sheets[i % len(sheets)] for i in order][: len(sheets)]
         body = re.sub(rb"<sheet [^>]*/>", b"", xml)
         return body.replace(b"</sheets>", b"".join(shuffled) + b"</sheets>", 1)
+
     return change
 
 
 XML_NAMES = [n for n in NAMES if n.endswith((".xml", ".rels"))]
 HOSTILE_TEXT = st.one_of(
-    st.sampled_from(["NaN", "-inf", "1E+309", "9" * 5000, "-0", "0x1F", "１２", "1,2,3", "=1+1", "=cmd|' /C calc'!A0",
-                     "#VALUE!", "_x0000_", "&lol;", "]]>", "<x/>", "\ud800", "\x00\x01", "A" * 40000, ""]),
+    st.sampled_from(
+        [
+            "NaN",
+            "-inf",
+            "1E+309",
+            "9" * 5000,
+            "-0",
+            "0x1F",
+            "１２",
+            "1,2,3",
+            "=1+1",
+            "=cmd|' /C calc'!A0",
+            "#VALUE!",
+            "_x0000_",
+            "&lol;",
+            "]]>",
+            "<x/>",
+            "\ud800",
+            "\x00\x01",
+            "A" * 40000,
+            "",
+        ]
+    ),
     st.text(max_size=40),
 )
 mutations = st.one_of(
@@ -164,17 +192,37 @@ mutations = st.one_of(
     st.builds(duplicate, st.sampled_from(NAMES)),
     st.builds(copy_over, st.sampled_from(NAMES), st.sampled_from(NAMES)),
     st.builds(swap, st.sampled_from(NAMES), st.sampled_from(NAMES)),
-    st.builds(edit_part, st.sampled_from(XML_NAMES), st.builds(corrupt, st.lists(
-        st.tuples(st.floats(0, 1), st.integers(0, 3), st.binary(min_size=1, max_size=12)
-                  | st.sampled_from([b"<", b">", b"</c>", b"<c r=\"A1\">", b"<f>", b"<v>", b"&", b"\"", b"<!--", b"\xff"])),
-        min_size=1, max_size=4))),
-    st.builds(edit_part, st.sampled_from([n for n in XML_NAMES if "worksheets/" in n or "sharedStrings" in n]),
-              st.builds(replace_value, st.integers(0, 2000), HOSTILE_TEXT, st.booleans())),
+    st.builds(
+        edit_part,
+        st.sampled_from(XML_NAMES),
+        st.builds(
+            corrupt,
+            st.lists(
+                st.tuples(
+                    st.floats(0, 1),
+                    st.integers(0, 3),
+                    st.binary(min_size=1, max_size=12)
+                    | st.sampled_from(
+                        [b"<", b">", b"</c>", b'<c r="A1">', b"<f>", b"<v>", b"&", b'"', b"<!--", b"\xff"]
+                    ),
+                ),
+                min_size=1,
+                max_size=4,
+            ),
+        ),
+    ),
+    st.builds(
+        edit_part,
+        st.sampled_from([n for n in XML_NAMES if "worksheets/" in n or "sharedStrings" in n]),
+        st.builds(replace_value, st.integers(0, 2000), HOSTILE_TEXT, st.booleans()),
+    ),
     st.builds(edit_part, st.just("xl/workbook.xml"), st.builds(reorder_sheets, st.permutations(list(range(8))))),
 )
 
 
-def _read(data: bytes, schema: str | None = None) -> tuple[ReadResult | InputFileError, float, Path, tempfile.TemporaryDirectory[str]]:
+def _read(
+    data: bytes, schema: str | None = None
+) -> tuple[ReadResult | InputFileError, float, Path, tempfile.TemporaryDirectory[str]]:
     tmp = tempfile.TemporaryDirectory()
     path = Path(tmp.name) / "fuzz.xlsx"
     path.write_bytes(data)
@@ -196,13 +244,22 @@ def _check(outcome: ReadResult | InputFileError, elapsed: float) -> None:
 
 
 def fuzz(examples: int) -> settings:
-    return settings(max_examples=examples, derandomize=True, database=None, deadline=None, print_blob=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 @fuzz(200)
-@given(base=st.sampled_from(sorted(BASES)), steps=st.lists(mutations, min_size=1, max_size=3),
-       schema=st.sampled_from([None, T.M21]))
+@given(
+    base=st.sampled_from(sorted(BASES)),
+    steps=st.lists(mutations, min_size=1, max_size=3),
+    schema=st.sampled_from([None, T.M21]),
+)
 def test_part_mutations(base: str, steps: list[Mutation], schema: str | None) -> None:
     parts = PARTS[base]
     for step in steps:
@@ -213,14 +270,17 @@ def test_part_mutations(base: str, steps: list[Mutation], schema: str | None) ->
 
 
 @fuzz(100)
-@given(base=st.sampled_from(sorted(BASES)), flips=st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), max_size=6),
-       cut=st.one_of(st.none(), st.floats(0, 1)))
+@given(
+    base=st.sampled_from(sorted(BASES)),
+    flips=st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), max_size=6),
+    cut=st.one_of(st.none(), st.floats(0, 1)),
+)
 def test_byte_mutations(base: str, flips: list[tuple[float, int]], cut: float | None) -> None:
     data = bytearray(BASES[base])
     for where, xor in flips:
         data[min(int(where * len(data)), len(data) - 1)] ^= xor
     if cut is not None:
-        del data[int(cut * len(data)):]
+        del data[int(cut * len(data)) :]
     outcome, elapsed, _path, tmp = _read(bytes(data))
     with tmp:
         _check(outcome, elapsed)
@@ -250,11 +310,16 @@ def test_bases_are_valid() -> None:
             assert isinstance(outcome, ReadResult) and outcome.issues == [], (name, outcome)
 
 
-@pytest.mark.parametrize("mutation", [drop("xl/workbook.xml"), duplicate("xl/styles.xml"),
-                                      swap("xl/styles.xml", "xl/sharedStrings.xml"),
-                                      edit_part("xl/workbook.xml", reorder_sheets([7, 6, 5, 4, 3, 2, 1, 0]))])
+@pytest.mark.parametrize(
+    "mutation",
+    [
+        drop("xl/workbook.xml"),
+        duplicate("xl/styles.xml"),
+        swap("xl/styles.xml", "xl/sharedStrings.xml"),
+        edit_part("xl/workbook.xml", reorder_sheets([7, 6, 5, 4, 3, 2, 1, 0])),
+    ],
+)
 def test_known_mutations(mutation: Mutation) -> None:
     outcome, elapsed, _path, tmp = _read(_zip(mutation(PARTS["xlsxwriter-2021"])))
     with tmp:
         _check(outcome, elapsed)
-

@@ -50,14 +50,18 @@ def peak_rss() -> int:
 
 def measured_read(task: dict[str, Any]) -> dict[str, Any]:
     """collect's read task, timed in the worker (a picklable `read_fn`)."""
-    from xltool.collect_tasks import read_task
-    from xltool.model import load_model
+    from xltool.collect.tasks import read_task
+    from xltool.spec.model import load_model
 
     load_model(task["schema"])  # once per worker, the same for every file
     start = time.perf_counter()
     result = read_task(task)
-    figures = {"name": task["name"], "elapsed": time.perf_counter() - start, "maxrss": peak_rss(),
-               "code": result.get("error_code")}
+    figures = {
+        "name": task["name"],
+        "elapsed": time.perf_counter() - start,
+        "maxrss": peak_rss(),
+        "code": result.get("error_code"),
+    }
     with open(os.environ[FIGURES_ENV], "a", encoding="utf-8") as f:
         f.write(json.dumps(figures, ensure_ascii=False) + "\n")
     return result
@@ -79,9 +83,10 @@ def _measured(result: str, argv: list[str]) -> int:
     import openpyxl  # noqa: F401
     import python_calamine  # noqa: F401
 
-    from xltool import cli, feedback, reader  # noqa: F401
-    from xltool.model import load_model
-    from xltool.schemas import builtin_names
+    from xltool import cli  # noqa: F401
+    from xltool.read import feedback, reader  # noqa: F401
+    from xltool.spec.model import load_model
+    from xltool.spec.schemas import builtin_names
 
     for name in builtin_names():  # the same for every file: loaded once per process (or worker)
         load_model(name)
@@ -92,7 +97,8 @@ def _measured(result: str, argv: list[str]) -> int:
     try:
         if argv[0] == "collect":
             import test_hostile
-            from xltool.collect import collect
+
+            from xltool.collect.run import collect
 
             res = collect(argv[1], argv[2], roster=argv[3], year=2023, jobs=2, read_fn=test_hostile.measured_read)
             out.update(code=res.exit_code, result=res.as_dict())
@@ -111,17 +117,17 @@ if __name__ == "__main__":
 
 # -- tests ---------------------------------------------------------------------------------------
 
+import hostile_templates as T  # noqa: E402
 import pytest  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 
-import hostile_templates as T  # noqa: E402
-from xltool.distribute import write_roster_templates  # noqa: E402
-from xltool.feedback import write_feedback  # noqa: E402
-from xltool.model import load_model  # noqa: E402
-from xltool.reader import MAX_MESSAGE, read_workbook  # noqa: E402
-from xltool.roster import Org  # noqa: E402
-from xltool.sanitize import printable  # noqa: E402
-from xltool.writer import TemplateOptions  # noqa: E402
+from xltool.base.text import printable  # noqa: E402
+from xltool.read.feedback import write_feedback  # noqa: E402
+from xltool.read.reader import MAX_MESSAGE, read_workbook  # noqa: E402
+from xltool.spec.model import load_model  # noqa: E402
+from xltool.spec.roster import Org  # noqa: E402
+from xltool.template.distribute import write_roster_templates  # noqa: E402
+from xltool.template.writer import TemplateOptions  # noqa: E402
 
 CASES = T.all_cases()
 FIGURES: dict[str, tuple[float, int]] = {}  # case -> (seconds, peak RSS bytes), for the summary
@@ -137,8 +143,15 @@ class Run:
 
 def run_measured(tmp: Path, *argv: str, timeout: float = 60, env: dict[str, str] | None = None) -> Run:
     result = tmp / f"measure-{os.getpid()}-{time.monotonic_ns()}.json"
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), str(result), *argv], capture_output=True,
-                          text=True, encoding="utf-8", cwd=ROOT, timeout=timeout, env={**os.environ, **(env or {})})
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), str(result), *argv],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
     measured = json.loads(result.read_text(encoding="utf-8")) if result.exists() else {}
     return Run(proc.returncode, proc.stdout, proc.stderr, measured)
 
@@ -154,8 +167,10 @@ def summary() -> Any:
     if FIGURES:
         slowest = max(FIGURES.items(), key=lambda kv: kv[1][0])
         biggest = max(FIGURES.items(), key=lambda kv: kv[1][1])
-        print(f"\nhostile corpus: {len(FIGURES)} reads; slowest {slowest[0]} {slowest[1][0]:.3f} s; "
-              f"largest {biggest[0]} {biggest[1][1] / 2**20:.0f} MiB peak RSS")
+        print(
+            f"\nhostile corpus: {len(FIGURES)} reads; slowest {slowest[0]} {slowest[1][0]:.3f} s; "
+            f"largest {biggest[0]} {biggest[1][1] / 2**20:.0f} MiB peak RSS"
+        )
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -214,7 +229,12 @@ def test_values_are_kept_as_typed(corpus: dict[str, Path]) -> None:
 def _formula_parts(data: bytes) -> list[bytes]:
     """Every <f> element (a formula) in the workbook's XML parts."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        return [f for n in zf.namelist() if n.endswith(".xml") for f in re.findall(rb"<(?:\w+:)?f[ >].*?</(?:\w+:)?f>", zf.read(n))]
+        return [
+            f
+            for n in zf.namelist()
+            if n.endswith(".xml")
+            for f in re.findall(rb"<(?:\w+:)?f[ >].*?</(?:\w+:)?f>", zf.read(n))
+        ]
 
 
 def test_feedback_keeps_user_formulas_as_text(corpus: dict[str, Path], tmp_path: Path) -> None:
@@ -225,7 +245,12 @@ def test_feedback_keeps_user_formulas_as_text(corpus: dict[str, Path], tmp_path:
     data = out.read_bytes()
     assert not [f for f in _formula_parts(data) if b"cmd|" in f or b"HYPERLINK" in f]
     wb = load_workbook(out)
-    listed = [c for row in wb["问题清单"].iter_rows() for c in row if isinstance(c.value, str) and ("cmd|" in c.value or "HYPERLINK" in c.value)]
+    listed = [
+        c
+        for row in wb["问题清单"].iter_rows()
+        for c in row
+        if isinstance(c.value, str) and ("cmd|" in c.value or "HYPERLINK" in c.value)
+    ]
     assert listed and all(c.data_type == "s" for c in listed)
     for sheet, ref in (T.where("/overview"), T.where("/proactive/licensing/decisions"), T.where("/organization/name")):
         cell = wb[sheet][ref]
@@ -243,8 +268,19 @@ def test_feedback_of_a_megabyte_cell(corpus: dict[str, Path], tmp_path: Path) ->
 
 # -- names from rosters and inboxes -------------------------------------------------------------
 
-HOSTILE_ORGS = ["../../逃逸镇人民政府", "县城市管理/综合执法局", "县城市管理_综合执法局", "..", "CON", "a\\b\\..\\c",
-                "=cmd|' /C calc'!A0", "-rf 乡 ; rm", "\u202eslx.exe", "长" * 200, "示例县正常乡人民政府"]
+HOSTILE_ORGS = [
+    "../../逃逸镇人民政府",
+    "县城市管理/综合执法局",
+    "县城市管理_综合执法局",
+    "..",
+    "CON",
+    "a\\b\\..\\c",
+    "=cmd|' /C calc'!A0",
+    "-rf 乡 ; rm",
+    "\u202eslx.exe",
+    "长" * 200,
+    "示例县正常乡人民政府",
+]
 
 
 def _orgs() -> list[tuple[str, str]]:
@@ -273,15 +309,26 @@ def test_roster_templates_stay_in_their_folder(tmp_path: Path) -> None:
 
 # -- collect over the whole corpus --------------------------------------------------------------
 
-GOOD_NAMES = ["..\\..\\逃逸.xlsx", "-rf ; rm 报表.xlsx", "报表\n第二行.xlsx", "\u202eslx.exe.xlsx", "长" * 80 + ".xlsx",
-              "=cmd|' calc'!A0.xlsx", "CON.xlsx", "a:b?c*.xlsx", "  前后空格  .xlsx", ".隐藏.xlsx", "正常.xlsx"]
+GOOD_NAMES = [
+    "..\\..\\逃逸.xlsx",
+    "-rf ; rm 报表.xlsx",
+    "报表\n第二行.xlsx",
+    "\u202eslx.exe.xlsx",
+    "长" * 80 + ".xlsx",
+    "=cmd|' calc'!A0.xlsx",
+    "CON.xlsx",
+    "a:b?c*.xlsx",
+    "  前后空格  .xlsx",
+    ".隐藏.xlsx",
+    "正常.xlsx",
+]
 
 
 def _collect_world(root: Path) -> tuple[Path, Path, Path, dict[str, tuple[str, str]], dict[str, str]]:
     inbox, archive = root / "inbox", root / "deep" / "er" / "archive"
     inbox.mkdir(parents=True)
     good: dict[str, tuple[str, str]] = {}  # inbox path -> organisation
-    for org, name in zip(_orgs(), GOOD_NAMES):
+    for org, name in zip(_orgs(), GOOD_NAMES, strict=False):
         (inbox / "good").mkdir(exist_ok=True)
         (inbox / "good" / name).write_bytes(T.filled(org=org))
         good[f"good/{name}"] = org
@@ -302,7 +349,9 @@ def test_collect_archives_every_good_file_and_records_every_bad_one(tmp_path: Pa
     inbox, archive, roster, good, bad = _collect_world(tmp_path)
     before, inbox_before = _tree(tmp_path), _tree(inbox)
     figures = tmp_path / "measure-figures.jsonl"
-    run = run_measured(tmp_path, "collect", str(inbox), str(archive), str(roster), timeout=600, env={FIGURES_ENV: str(figures)})
+    run = run_measured(
+        tmp_path, "collect", str(inbox), str(archive), str(roster), timeout=600, env={FIGURES_ENV: str(figures)}
+    )
     assert "Traceback" not in run.stderr, run.stderr
     assert run.measured.get("code") == 1, run.stderr  # the bad files need the county's attention
     result = run.measured["result"]
@@ -335,27 +384,58 @@ def test_collect_archives_every_good_file_and_records_every_bad_one(tmp_path: Pa
     assert {r["name"] for r in read} == {p.rsplit("/", 1)[1] for p in [*good, *bad]}
     for r in read:
         assert r["elapsed"] < TIME_BUDGET and r["maxrss"] < MEMORY_BUDGET, r
-    print(f"\ncollect: {len(read)} files read; slowest {max(r['elapsed'] for r in read):.3f} s, "
-          f"largest worker {max(r['maxrss'] for r in read) / 2**20:.0f} MiB; whole run {run.measured['elapsed']:.1f} s, "
-          f"main process {run.measured['maxrss'] / 2**20:.0f} MiB")
+    print(
+        f"\ncollect: {len(read)} files read; slowest {max(r['elapsed'] for r in read):.3f} s, "
+        f"largest worker {max(r['maxrss'] for r in read) / 2**20:.0f} MiB; whole run {run.measured['elapsed']:.1f} s, "
+        f"main process {run.measured['maxrss'] / 2**20:.0f} MiB"
+    )
 
 
 def test_collect_command_line(tmp_path: Path) -> None:
     """`xltool collect --json` on a small hostile inbox: a state and a code per file, no traceback."""
     inbox, archive = tmp_path / "inbox", tmp_path / "archive"
-    bad = {"empty": "EMPTY_FILE", "zip_bomb_lying": "ZIP_BOMB", "xxe_sheet": "XML_DTD", "encrypted_ooxml": "ENCRYPTED_WORKBOOK",
-           "nan_in_number": "UNREADABLE_WORKBOOK", "xls_far_corner": "WORKBOOK_TOO_LARGE"}
+    bad = {
+        "empty": "EMPTY_FILE",
+        "zip_bomb_lying": "ZIP_BOMB",
+        "xxe_sheet": "XML_DTD",
+        "encrypted_ooxml": "ENCRYPTED_WORKBOOK",
+        "nan_in_number": "UNREADABLE_WORKBOOK",
+        "xls_far_corner": "WORKBOOK_TOO_LARGE",
+    }
     built = T.build(tmp_path / "corpus", {n: CASES[n] for n in bad})
     (inbox / "坏").mkdir(parents=True)
     for case, path in built.items():
         (inbox / "坏" / f"{case}{path.suffix}").write_bytes(path.read_bytes())
     orgs = _orgs()[:2]
-    for org, name in zip(orgs, GOOD_NAMES):
+    for org, name in zip(orgs, GOOD_NAMES, strict=False):
         (inbox / name).write_bytes(T.filled(org=org))
     roster = tmp_path / "roster.csv"
-    roster.write_text("单位名称,统一社会信用代码,层级\n" + "".join(f'"{n}",{c},township\n' for n, c in orgs), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-m", "xltool", "collect", str(inbox), "--archive", str(archive), "--roster", str(roster),
-                           "--year", "2023", "--json", "-j", "2"], capture_output=True, text=True, encoding="utf-8", cwd=ROOT, timeout=300)
+    roster.write_text(
+        "单位名称,统一社会信用代码,层级\n" + "".join(f'"{n}",{c},township\n' for n, c in orgs), encoding="utf-8"
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "xltool",
+            "collect",
+            str(inbox),
+            "--archive",
+            str(archive),
+            "--roster",
+            str(roster),
+            "--year",
+            "2023",
+            "--json",
+            "-j",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        timeout=300,
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     files = {f["path"]: (f["state"], f["error_code"]) for f in json.loads(proc.stdout)["files"]}
     expected = {f"坏/{case}{built[case].suffix}": ("rejected", code) for case, code in bad.items()}

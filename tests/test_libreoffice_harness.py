@@ -9,16 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import libreoffice as lo
 import openpyxl
 import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-import libreoffice as lo
-
-needs_soffice = pytest.mark.skipif(
-    not lo.soffice_available(), reason="LibreOffice (soffice) not installed"
-)
+needs_soffice = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
 needs_uno = pytest.mark.skipif(
     not lo.uno_available(), reason="LibreOffice or /usr/bin/python3 -c 'import uno' unavailable"
 )
@@ -186,9 +183,33 @@ def test_edit_like_user_argument_errors(tmp_path: Path) -> None:
 # Inputs whose meaning depends on locale, cell format and Calc's input rules.
 # (No date-relative input like "1/2", which would depend on today's year.)
 PARITY_INPUTS = [
-    "12", "12件", "'12", "'abc", "'=A1", "2024-01-05", "2024/1/5", "2024年1月5日",
-    "2024-1-5 10:30", "50%", "1,234", "1,234.5", "-3", "+4", "-", "TRUE", "false",
-    "=1+1", "1.5E3", "¥12", "$12", " 12 ", "0012", "12:30", "(5)", "12.50", "",
+    "12",
+    "12件",
+    "'12",
+    "'abc",
+    "'=A1",
+    "2024-01-05",
+    "2024/1/5",
+    "2024年1月5日",
+    "2024-1-5 10:30",
+    "50%",
+    "1,234",
+    "1,234.5",
+    "-3",
+    "+4",
+    "-",
+    "TRUE",
+    "false",
+    "=1+1",
+    "1.5E3",
+    "¥12",
+    "$12",
+    " 12 ",
+    "0012",
+    "12:30",
+    "(5)",
+    "12.50",
+    "",
 ]
 PARITY_FORMATS = {"B": None, "C": "@", "D": "0", "E": "yyyy-mm-dd"}
 
@@ -207,9 +228,7 @@ def test_edit_like_user_matches_real_typing(tmp_path: Path) -> None:
     ws.write("A1", "x")
     wb.close()
     edits: dict[tuple[str, str], str | None] = {
-        (SHEET, f"{col}{row}"): text
-        for col in PARITY_FORMATS
-        for row, text in enumerate(PARITY_INPUTS, start=1)
+        (SHEET, f"{col}{row}"): text for col in PARITY_FORMATS for row, text in enumerate(PARITY_INPUTS, start=1)
     }
     lo.edit_like_user(src, tmp_path / "api.xlsx", edits)
     lo.edit_like_user(src, tmp_path / "ui.xlsx", edits, via="ui")

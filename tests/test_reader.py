@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from xltool.evaluate import derive, flatten, unflatten
-from xltool.layout import build_layout
-from xltool.model import Model, load_model
-from xltool.reader import ReadResult, read_workbook
-from xltool.writer import TemplateOptions, write_template
+from xltool.check.evaluate import derive, flatten, unflatten
+from xltool.read.reader import ReadResult, read_workbook
+from xltool.spec.layout import build_layout
+from xltool.spec.model import Model, load_model
+from xltool.template.writer import TemplateOptions, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = {"annual-report-2019": "hucun-2020.json", "annual-report-2021": "synthetic-2021.json"}
@@ -39,8 +39,14 @@ def sample(name: str) -> dict[str, Any]:
 
 def template(model: Model, report: dict[str, Any], **opts: Any) -> bytes:
     org = report.get("organization", {})
-    base = {"year": report.get("year"), "org_name": org.get("name", ""), "org_code": org.get("code", ""),
-                "level": "township", "issue_date": "2026-01-05", "values": flatten(model, report)}
+    base = {
+        "year": report.get("year"),
+        "org_name": org.get("name", ""),
+        "org_code": org.get("code", ""),
+        "level": "township",
+        "issue_date": "2026-01-05",
+        "values": flatten(model, report),
+    }
     data, _ = write_template(model, TemplateOptions(**{**base, **opts}))
     return data
 
@@ -99,11 +105,20 @@ def test_meta_block(tmp_path: Path) -> None:
     meta = result.report["_meta"]
     assert next(iter(result.report)) == "_meta"
     assert {k: meta[k] for k in ("schema", "schema_id", "schema_version")} == {
-        "schema": "annual-report-2021", "schema_id": model.id, "schema_version": model.version}
+        "schema": "annual-report-2021",
+        "schema_id": model.id,
+        "schema_version": model.version,
+    }
     assert meta["template"] == result.identity.as_dict()
     assert meta["template"]["org_name"] == "示例县城关镇人民政府" and meta["template"]["year"] == "2023"
     import hashlib
-    assert meta["source"] == {"file": "城关镇 2023.xlsx", "sha256": hashlib.sha256(data).hexdigest(), "size": len(data), "kind": "xlsx"}
+
+    assert meta["source"] == {
+        "file": "城关镇 2023.xlsx",
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+        "kind": "xlsx",
+    }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", meta["read_at"])
     layout = build_layout(model)
     assert result.cells == {p: fc.box.where for p, fc in layout.fields.items()}
@@ -129,17 +144,32 @@ def test_to_json_numbers(tmp_path: Path) -> None:
 def test_generic_schema(tmp_path: Path) -> None:
     """Nothing in the reader knows the annual report: a shop-sales schema reads the same way."""
     model = load_model(ROOT / "tests" / "data" / "generic-schema.json")
-    values = {"/shop": "一号店", "/drinks/online": 3, "/drinks/offline": 4, "/snacks/online": 1, "/snacks/offline": "2件",
-              "/revenue": 12.345, "/notes": "备注"}
+    values = {
+        "/shop": "一号店",
+        "/drinks/online": 3,
+        "/drinks/offline": 4,
+        "/snacks/online": 1,
+        "/snacks/offline": "2件",
+        "/revenue": 12.345,
+        "/notes": "备注",
+    }
     data, _ = write_template(model, TemplateOptions(issue_date="2026-01-05", values=values))
     result = read_workbook(save(tmp_path / "shop.xlsx", data), model=model)
-    assert body(result) == {"shop": "一号店", "drinks": {"online": 3, "offline": 4, "total": 7},
-                            "snacks": {"online": 1, "offline": None, "total": 1}, "revenue": 12.345, "notes": "备注"}
+    assert body(result) == {
+        "shop": "一号店",
+        "drinks": {"online": 3, "offline": 4, "total": 7},
+        "snacks": {"online": 1, "offline": None, "total": 1},
+        "revenue": 12.345,
+        "notes": "备注",
+    }
     layout = build_layout(model)
     assert [(i.code, i.pointer, i.cell) for i in result.issues] == sorted(
-        [("TEXT_IN_NUMBER", "/snacks/offline", layout.fields["/snacks/offline"].box.a1),
-         ("TOO_MANY_DECIMALS", "/revenue", layout.fields["/revenue"].box.a1)],
-        key=lambda t: (int(t[2][1:]), t[2][0]))
+        [
+            ("TEXT_IN_NUMBER", "/snacks/offline", layout.fields["/snacks/offline"].box.a1),
+            ("TOO_MANY_DECIMALS", "/revenue", layout.fields["/revenue"].box.a1),
+        ],
+        key=lambda t: (int(t[2][1:]), t[2][0]),
+    )
 
 
 # -- random reports ------------------------------------------------------------------------
@@ -221,8 +251,10 @@ def _as_xlsm(data: bytes) -> bytes:
         for info in src.infolist():
             content = src.read(info.filename)
             if info.filename == "[Content_Types].xml":
-                content = content.replace(b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-                                          b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+                content = content.replace(
+                    b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+                    b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+                )
             dst.writestr(info, content)
     return out.getvalue()
 

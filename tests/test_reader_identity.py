@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import hostile_files as H
-from hostile_templates import insert_row_above_table
 import pytest
+from hostile_templates import insert_row_above_table
 from openpyxl import Workbook, load_workbook
 
-from xltool.errors import InputFileError
-from xltool.evaluate import flatten
-from xltool.identity import KEYS
-from xltool.layout import build_layout
-from xltool.model import Model, load_model
-from xltool.reader import ReadResult, read_workbook
-from xltool.writer import TemplateOptions, write_template
+from xltool.base.errors import InputFileError
+from xltool.check.evaluate import flatten
+from xltool.read.reader import ReadResult, read_workbook
+from xltool.spec.identity import KEYS
+from xltool.spec.layout import build_layout
+from xltool.spec.model import Model, load_model
+from xltool.template.writer import TemplateOptions, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 M21 = "annual-report-2021"
@@ -42,8 +42,14 @@ def sample(name: str) -> dict[str, Any]:
 def template(name: str = M21, **opts: Any) -> bytes:
     model = load_model(name)
     report = sample(name)
-    base = {"year": report["year"], "org_name": report["organization"]["name"], "org_code": report["organization"]["code"],
-                "level": "township", "issue_date": "2026-01-05", "values": flatten(model, report)}
+    base = {
+        "year": report["year"],
+        "org_name": report["organization"]["name"],
+        "org_code": report["organization"]["code"],
+        "level": "township",
+        "issue_date": "2026-01-05",
+        "values": flatten(model, report),
+    }
     return write_template(model, TemplateOptions(**{**base, **opts}))[0]
 
 
@@ -140,7 +146,10 @@ def test_layout_fingerprint_changed(tmp_path: Path) -> None:
     for model in (None, load_model(M21)):
         err = refused(tmp_path, data, model=model)
         assert err.code == "WRONG_LAYOUT"
-        assert err.details == {"file_fingerprint": "ffffffffffffffff", "expected_fingerprint": build_layout(load_model(M21)).fingerprint}
+        assert err.details == {
+            "file_fingerprint": "ffffffffffffffff",
+            "expected_fingerprint": build_layout(load_model(M21)).fingerprint,
+        }
 
 
 def test_renamed_sheet(tmp_path: Path) -> None:
@@ -180,7 +189,9 @@ def test_org_mismatch(tmp_path: Path) -> None:
     data = edit(template(), lambda wb: wb[sheet].__setitem__(cell, "另一乡人民政府"))
     result = read(tmp_path, data, model=model)
     assert issues_of(result) == [("ORG_MISMATCH", "error", sheet, cell, "/organization/name")]
-    assert result.issues[0].message_zh.startswith("此模板发放给「示例县城关镇人民政府」，但填报单位为「另一乡人民政府」")
+    assert result.issues[0].message_zh.startswith(
+        "此模板发放给「示例县城关镇人民政府」，但填报单位为「另一乡人民政府」"
+    )
     assert result.exit_code == 1
 
 
@@ -197,7 +208,9 @@ def test_org_code_mismatch(tmp_path: Path) -> None:
     model = load_model(M21)
     sheet, cell = where(model, "/organization/code")
     data = edit(template(), lambda wb: wb[sheet].__setitem__(cell, "91330000MB0000000X"))
-    assert issues_of(read(tmp_path, data, model=model)) == [("ORG_MISMATCH", "error", sheet, cell, "/organization/code")]
+    assert issues_of(read(tmp_path, data, model=model)) == [
+        ("ORG_MISMATCH", "error", sheet, cell, "/organization/code")
+    ]
 
 
 def test_year_mismatch(tmp_path: Path) -> None:
@@ -250,7 +263,9 @@ def test_cached_total_disagrees(tmp_path: Path) -> None:
     model = load_model(M21)
     sheet, cell = where(model, "/applications/received/total")
     sheet_part = f"xl/worksheets/sheet{build_layout(model).sheet_names.index(sheet) + 1}.xml"
-    data = patch_xml(template(), sheet_part, lambda x: re.sub(rf'(<c r="{cell}"[^>]*><f>[^<]*</f><v>)33(</v>)', r"\g<1>30\2", x))
+    data = patch_xml(
+        template(), sheet_part, lambda x: re.sub(rf'(<c r="{cell}"[^>]*><f>[^<]*</f><v>)33(</v>)', r"\g<1>30\2", x)
+    )
     result = read(tmp_path, data, model=model)
     assert issues_of(result) == [("CACHED_TOTAL_MISMATCH", "warning", sheet, cell, "/applications/received/total")]
     assert (result.issues[0].expected, result.issues[0].found) == (33, 30)
@@ -294,7 +309,10 @@ def test_input_name_moved(tmp_path: Path) -> None:
     result = read(tmp_path, edit(template(), move), model=model)
     assert issues_of(result) == [("NAME_MOVED", "warning", sheet, cell, "/applications/received/natural_person")]
     assert (result.issues[0].expected, result.issues[0].found) == (f"{sheet}!{cell}", f"{sheet}!D40")
-    assert result.values["/applications/received/natural_person"] == sample(M21)["applications"]["received"]["natural_person"]
+    assert (
+        result.values["/applications/received/natural_person"]
+        == sample(M21)["applications"]["received"]["natural_person"]
+    )
 
 
 def test_rows_inserted(tmp_path: Path) -> None:
@@ -317,7 +335,7 @@ def test_damaged_sheet_xml(tmp_path: Path) -> None:
     """A data sheet cut mid-element passes the gate; the parser's failure becomes one clear error."""
     model = load_model(M21)
     part = f"xl/worksheets/sheet{build_layout(model).sheet_names.index('三、依申请公开') + 1}.xml"
-    data = patch_xml(template(), part, lambda x: x[: x.index("<row r=\"9\"")] + "<row r=\"9\"><c r=\"A9\"")
+    data = patch_xml(template(), part, lambda x: x[: x.index('<row r="9"')] + '<row r="9"><c r="A9"')
     err = refused(tmp_path, data, model=model)
     assert err.code == "UNREADABLE_WORKBOOK" and "另存为 .xlsx" in err.message_zh
 

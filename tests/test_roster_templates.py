@@ -10,18 +10,19 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
-from xltool.errors import InputFileError
-from xltool.model import load_model
-from xltool.roster import load_roster
-
 from support import ROOT
+
+from xltool.base.errors import InputFileError
+from xltool.spec.model import load_model
+from xltool.spec.roster import load_roster
 
 LEVELS = load_model("annual-report-2021").levels
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xltool", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "xltool", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def write(path: Path, text: str, encoding: str = "utf-8-sig") -> Path:
@@ -73,10 +74,30 @@ def test_missing_column(tmp_path: Path) -> None:
 def test_cli_writes_one_template_per_org_and_a_manifest(tmp_path: Path) -> None:
     roster = write(tmp_path / "roster.csv", ROSTER)
     out = tmp_path / "out"
-    r = cli("template", "--year", "2025", "--roster", str(roster), "--out-dir", str(out), "--issue-date", "2026-01-05", "--deadline", "2026-01-31")
+    r = cli(
+        "template",
+        "--year",
+        "2025",
+        "--roster",
+        str(roster),
+        "--out-dir",
+        str(out),
+        "--issue-date",
+        "2026-01-05",
+        "--deadline",
+        "2026-01-31",
+    )
     assert r.returncode == 0, r.stderr
     files = sorted(p.name for p in out.iterdir())
-    assert files == sorted(["_._逃逸_乡-2025年报模板.xlsx", "manifest.csv", "manifest.json", "城关镇人民政府-2025年报模板.xlsx", "县教育局-2025年报模板.xlsx"])
+    assert files == sorted(
+        [
+            "_._逃逸_乡-2025年报模板.xlsx",
+            "manifest.csv",
+            "manifest.json",
+            "城关镇人民政府-2025年报模板.xlsx",
+            "县教育局-2025年报模板.xlsx",
+        ]
+    )
     assert not (tmp_path / "逃逸").exists()
     with (out / "manifest.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -89,7 +110,13 @@ def test_cli_writes_one_template_per_org_and_a_manifest(tmp_path: Path) -> None:
     assert manifest["schema"] == "annual-report-2021" and len(manifest["templates"]) == 3
     wb = openpyxl.load_workbook(out / "县教育局-2025年报模板.xlsx")
     meta = {wb["_xltool"].cell(r, 1).value: wb["_xltool"].cell(r, 2).value for r in range(1, 15)}
-    assert (meta["org_name"], meta["org_code"], meta["level"], meta["year"], meta["deadline"]) == ("县教育局", "11330000MB0000002B", "county_department", "2025", "2026-01-31")
+    assert (meta["org_name"], meta["org_code"], meta["level"], meta["year"], meta["deadline"]) == (
+        "县教育局",
+        "11330000MB0000002B",
+        "county_department",
+        "2025",
+        "2026-01-31",
+    )
     assert meta["serial"] == rows[1]["模板编号"]
 
 
@@ -103,7 +130,10 @@ def test_cli_bad_roster_exit_2(tmp_path: Path) -> None:
 
 
 def test_colliding_names_after_sanitising_get_distinct_files(tmp_path: Path) -> None:
-    roster = write(tmp_path / "roster.csv", "name,code,level\n甲/乡,11330000MB0000001A,township\n甲:乡,11330000MB0000002B,township\n")
+    roster = write(
+        tmp_path / "roster.csv",
+        "name,code,level\n甲/乡,11330000MB0000001A,township\n甲:乡,11330000MB0000002B,township\n",
+    )
     out = tmp_path / "out"
     assert cli("template", "--roster", str(roster), "--out-dir", str(out), "--issue-date", "2026-01-05").returncode == 0
     xlsx = sorted(p.name for p in out.glob("*.xlsx"))
@@ -116,4 +146,4 @@ def test_manifest_csv_is_safe_against_formula_injection(tmp_path: Path) -> None:
     assert cli("template", "--roster", str(roster), "--out-dir", str(out), "--issue-date", "2026-01-05").returncode == 0
     with (out / "manifest.csv").open(encoding="utf-8-sig", newline="") as fh:
         [row] = list(csv.DictReader(fh))
-    assert row["单位名称"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert row["单位名称"] == '\'=HYPERLINK("http://x","y")'

@@ -6,14 +6,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-
-from xltool.model import Model
-from xltool.evaluate import pick, previous_pointers
-from xltool.validate import validate_report
-
 from support import model_for, valid_report
 
-COLUMNS = ["natural_person", "commercial_enterprise", "research_institution", "public_welfare_organization", "legal_service_organization", "other_organization", "total"]
+from xltool.check.evaluate import pick, previous_pointers
+from xltool.check.validate import validate_report
+from xltool.spec.model import Model
+
+COLUMNS = [
+    "natural_person",
+    "commercial_enterprise",
+    "research_institution",
+    "public_welfare_organization",
+    "legal_service_organization",
+    "other_organization",
+    "total",
+]
 BLOCKS = ["review", "litigation_direct", "litigation_after_review"]
 
 
@@ -99,7 +106,10 @@ def test_r1_message_names_column_and_both_sides() -> None:
     a = report["applications"]
     left = a["received"]["natural_person"] + a["carried_over"]["natural_person"]
     right = a["results"]["total"]["natural_person"] + a["carried_forward"]["natural_person"]
-    assert r1[0].message_zh == f"R1 “自然人”列：第一项加第二项之和为{left}，第三项（七）总计加第四项之和为{right}，两者应相等"
+    assert (
+        r1[0].message_zh
+        == f"R1 “自然人”列：第一项加第二项之和为{left}，第三项（七）总计加第四项之和为{right}，两者应相等"
+    )
     assert r1[0].rule == "R1[natural_person]"
 
 

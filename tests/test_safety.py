@@ -13,17 +13,23 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
+import hostile_files as H
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import hostile_files as H
-from xltool.errors import InputFileError
-from xltool.safety import MAX_ENTRY_UNCOMPRESSED, Sniffed, sniff
+from xltool.base.errors import InputFileError
+from xltool.read.safety import MAX_ENTRY_UNCOMPRESSED, Sniffed, sniff
 
 KINDS = {"valid_xlsm": "xlsm", "valid_ods": "ods", "minimal_xls": "xls"}  # others: xlsx
-BOMBS = ["zip_bomb_directory", "zip_bomb_lying", "zip_bomb_total", "too_many_entries",
-         "billion_laughs_sheet", "billion_laughs_shared_strings"]
+BOMBS = [
+    "zip_bomb_directory",
+    "zip_bomb_lying",
+    "zip_bomb_total",
+    "too_many_entries",
+    "billion_laughs_sheet",
+    "billion_laughs_shared_strings",
+]
 HAS_CJK = re.compile(r"[\u4e00-\u9fff]")
 _VALID = H.xlsx_bytes()
 
@@ -92,17 +98,19 @@ def test_valid_file_memory_is_small(corpus: dict[str, Path]) -> None:
     assert peak < 2 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"
 
 
-@pytest.mark.parametrize(("name", "stage", "reason"), [
-    ("zip_bomb_directory", "directory", "entry_size"),
-    ("zip_bomb_total", "directory", "total_size"),
-    ("too_many_entries", "directory", "too_many_entries"),
-    ("zip_bomb_lying", "stream", "ratio"),
-])
+@pytest.mark.parametrize(
+    ("name", "stage", "reason"),
+    [
+        ("zip_bomb_directory", "directory", "entry_size"),
+        ("zip_bomb_total", "directory", "total_size"),
+        ("too_many_entries", "directory", "too_many_entries"),
+        ("zip_bomb_lying", "stream", "ratio"),
+    ],
+)
 def test_bomb_stage(corpus: dict[str, Path], name: str, stage: str, reason: str) -> None:
     with pytest.raises(InputFileError) as info:
         sniff(corpus[name])
-    assert (info.value.code, info.value.details["stage"], info.value.details["reason"]) == (
-        "ZIP_BOMB", stage, reason)
+    assert (info.value.code, info.value.details["stage"], info.value.details["reason"]) == ("ZIP_BOMB", stage, reason)
 
 
 def test_lying_directory_fools_zipfile_but_not_the_gate(corpus: dict[str, Path]) -> None:
@@ -147,7 +155,7 @@ def test_malformed_sheet_passes_gate_but_not_parser(corpus: dict[str, Path]) -> 
     import openpyxl
 
     assert sniff(corpus["malformed_sheet_xml"]).kind == "xlsx"
-    with pytest.raises(Exception):
+    with pytest.raises(Exception):  # noqa: B017 - whatever openpyxl raises, it must not parse
         openpyxl.load_workbook(io.BytesIO(corpus["malformed_sheet_xml"].read_bytes()))
 
 
@@ -199,8 +207,11 @@ def test_utf16_tab_text_is_csv(tmp_path: Path) -> None:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(blob=st.binary(max_size=4096), cut=st.integers(0, 6000), flips=st.lists(
-    st.tuples(st.integers(0, 6000), st.integers(1, 255)), max_size=8))
+@given(
+    blob=st.binary(max_size=4096),
+    cut=st.integers(0, 6000),
+    flips=st.lists(st.tuples(st.integers(0, 6000), st.integers(1, 255)), max_size=8),
+)
 def test_fuzz_only_typed_errors(blob: bytes, cut: int, flips: list[tuple[int, int]]) -> None:
     """Random bytes or a damaged workbook: sniff returns, or raises InputFileError, nothing else."""
     mutated = bytearray(_VALID[:cut] + blob if cut % 2 else _VALID)

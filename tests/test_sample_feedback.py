@@ -9,20 +9,33 @@ import sys
 from pathlib import Path
 
 import openpyxl
-
-from xltool.layout import build_layout
-from xltool.model import load_model
-
 from support import ROOT, SAMPLES
+
+from xltool.spec.layout import build_layout
+from xltool.spec.model import load_model
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "xltool", *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "xltool", *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
 
 
 def test_hucun_round_trip_and_planted_r3_feedback(tmp_path: Path) -> None:
     filled = tmp_path / "胡村乡.xlsx"
-    assert cli("fill", str(SAMPLES / "hucun-2020.json"), "-o", str(filled), "--level", "township", "--issue-date", "2021-01-05").returncode == 0
+    assert (
+        cli(
+            "fill",
+            str(SAMPLES / "hucun-2020.json"),
+            "-o",
+            str(filled),
+            "--level",
+            "township",
+            "--issue-date",
+            "2021-01-05",
+        ).returncode
+        == 0
+    )
     out = tmp_path / "hucun.json"
     r = cli("read", str(filled), "-o", str(out))
     assert r.returncode == 0, r.stdout + r.stderr

@@ -87,7 +87,14 @@ def test_schema_detected_from_year_and_meta(tmp_path) -> None:
 
 
 def test_validate_with_previous_year(tmp_path) -> None:
-    r = run("validate", str(SAMPLES / "synthetic-2021.json"), "--previous", str(SAMPLES / "hucun-2020.json"), "--format", "json")
+    r = run(
+        "validate",
+        str(SAMPLES / "synthetic-2021.json"),
+        "--previous",
+        str(SAMPLES / "hucun-2020.json"),
+        "--format",
+        "json",
+    )
     doc = json.loads(r.stdout)
     assert r.returncode == 0  # warnings only
     assert {i["code"] for i in doc["issues"]} == {"W4"}

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import pytest
-
-from xltool.layout import build_layout
-from xltool.model import load_model
-from xltool.schemas import builtin_names
-
 from support import fields_file, model_for
 
-KIND_TYPES = {"count": "integer", "signed_count": "integer", "amount": "number", "text": "string", "string": "string", "integer": "integer"}
+from xltool.spec.layout import build_layout
+from xltool.spec.model import load_model
+from xltool.spec.schemas import builtin_names
+
+KIND_TYPES = {
+    "count": "integer",
+    "signed_count": "integer",
+    "amount": "number",
+    "text": "string",
+    "string": "string",
+    "integer": "integer",
+}
 
 
 def test_builtin_schemas_are_both_formats() -> None:
@@ -45,7 +51,9 @@ def test_json_schema_types_follow_kinds(year: str) -> None:
             assert node["minimum"] == 0
         if f.kind == "signed_count":
             assert "minimum" not in node
-    assert model.by_pointer["/proactive/fees/amount" if year == "2021" else "/proactive/procurement/amount"].decimals == 6
+    assert (
+        model.by_pointer["/proactive/fees/amount" if year == "2021" else "/proactive/procurement/amount"].decimals == 6
+    )
     assert not model.by_pointer["/organization/code"].required
 
 

@@ -11,16 +11,30 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-
-from xltool.identity import KEYS
-from xltool.layout import build_layout, defined_name
-from xltool.model import Model
-from xltool.writer import TemplateOptions, write_template
-
 from support import ROOT, fields_file, model_for
 
-OPTS = TemplateOptions(year=2025, org_name="示例县城关镇人民政府", org_code="11330000MB0000000H", level="township", deadline="2026-01-31", contact="张三 0000-1234567", issue_date="2026-01-05")
-DV_KIND = {"count": ("whole", "between", "0"), "signed_count": ("whole", "between", "-999999999"), "amount": ("decimal", "greaterThanOrEqual", "0"), "integer": ("whole", "between", "2000"), "text": ("textLength", "lessThanOrEqual", None), "string": ("textLength", "lessThanOrEqual", "200")}
+from xltool.spec.identity import KEYS
+from xltool.spec.layout import build_layout, defined_name
+from xltool.spec.model import Model
+from xltool.template.writer import TemplateOptions, write_template
+
+OPTS = TemplateOptions(
+    year=2025,
+    org_name="示例县城关镇人民政府",
+    org_code="11330000MB0000000H",
+    level="township",
+    deadline="2026-01-31",
+    contact="张三 0000-1234567",
+    issue_date="2026-01-05",
+)
+DV_KIND = {
+    "count": ("whole", "between", "0"),
+    "signed_count": ("whole", "between", "-999999999"),
+    "amount": ("decimal", "greaterThanOrEqual", "0"),
+    "integer": ("whole", "between", "2000"),
+    "text": ("textLength", "lessThanOrEqual", None),
+    "string": ("textLength", "lessThanOrEqual", "200"),
+}
 
 
 @pytest.fixture(scope="module", params=["2021", "2019"])
@@ -112,7 +126,13 @@ def test_workbook_structure_protected_and_identity_hidden(written: tuple[str, Mo
     values = {meta.cell(i + 1, 1).value: meta.cell(i + 1, 2).value for i in range(len(KEYS))}
     assert values["schema_name"] == model.name and values["schema_version"] == "1.0.0"
     assert values["layout_fingerprint"] == build_layout(model).fingerprint
-    assert (values["year"], values["org_name"], values["org_code"], values["level"], values["issue_date"]) == ("2025", "示例县城关镇人民政府", "11330000MB0000000H", "township", "2026-01-05")
+    assert (values["year"], values["org_name"], values["org_code"], values["level"], values["issue_date"]) == (
+        "2025",
+        "示例县城关镇人民政府",
+        "11330000MB0000000H",
+        "township",
+        "2026-01-05",
+    )
     assert re.fullmatch(r"[0-9A-F]{12}", values["serial"])
     for key in KEYS:
         assert wb.defined_names[f"xltool.{key}"].attr_text == f"'{model.meta_sheet}'!$B${KEYS.index(key) + 1}"
@@ -154,7 +174,10 @@ def test_instructions_sheet(written: tuple[str, Model, Path]) -> None:
 def test_checks_sheet_lists_every_rule_instance(written: tuple[str, Model, Path]) -> None:
     _, model, path = written
     ws = openpyxl.load_workbook(path)[model.checks_sheet]
-    rows = [(ws.cell(r, 1).value, ws.cell(r, 3).value or None) for r in range(4, 4 + sum(len(x.instances) for x in model.rules))]
+    rows = [
+        (ws.cell(r, 1).value, ws.cell(r, 3).value or None)
+        for r in range(4, 4 + sum(len(x.instances) for x in model.rules))
+    ]
     assert rows == [(rule.id, inst.item_label) for rule in model.rules for inst in rule.instances]
     assert ws.cell(4, 4).value.startswith("='三、依申请公开'!")  # R1 state taken from the table's check cell
 
@@ -167,6 +190,25 @@ def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Pa
     assert c != a
     for year in ("2021", "2019"):
         out = tmp_path / f"{year}.xlsx"
-        r = subprocess.run([sys.executable, "-m", "xltool", "template", "--schema", f"annual-report-{year}", "-o", str(out), "--issue-date", "2026-01-01"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "xltool",
+                "template",
+                "--schema",
+                f"annual-report-{year}",
+                "-o",
+                str(out),
+                "--issue-date",
+                "2026-01-01",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
         assert r.returncode == 0, r.stderr
-        assert out.read_bytes() == (ROOT / "templates" / f"annual-report-{year}.xlsx").read_bytes(), "run `make templates`"
+        assert out.read_bytes() == (ROOT / "templates" / f"annual-report-{year}.xlsx").read_bytes(), (
+            "run `make templates`"
+        )

@@ -9,20 +9,19 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import libreoffice as lo
 import openpyxl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import libreoffice as lo
-from xltool.evaluate import BLANK, FAIL, PASS, SKIPPED, derive, evaluate
-from xltool.excel import FAIL_MARK, PASS_MARK, WARN_MARK
-from xltool.identity import KEYS
-from xltool.layout import build_layout
-from xltool.model import Model
-from xltool.writer import TemplateOptions, write_template
-
 from support import model_for
+
+from xltool.check.evaluate import BLANK, FAIL, PASS, SKIPPED, derive, evaluate
+from xltool.check.formulas import FAIL_MARK, PASS_MARK, WARN_MARK
+from xltool.spec.identity import KEYS
+from xltool.spec.layout import build_layout
+from xltool.spec.model import Model
+from xltool.template.writer import TemplateOptions, write_template
 
 pytestmark = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
 
@@ -96,11 +95,17 @@ def check_agreement(model: Model, case: dict[str, Any], recalculated: Path) -> N
 
 
 @pytest.mark.parametrize("year", ["2021", "2019"])
-def test_excel_checks_agree_with_python_after_libreoffice_recalculation(year: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_excel_checks_agree_with_python_after_libreoffice_recalculation(
+    year: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     model = model_for(year)
     blank, _ = write_template(model, TemplateOptions(year=2025, level="township", issue_date="2026-01-05"))
 
-    @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+    @settings(
+        max_examples=3,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+    )
     @given(st.lists(fill_strategy(model), min_size=6, max_size=6))
     def run(cases: list[dict[str, Any]]) -> None:
         tmp = tmp_path_factory.mktemp("agree")
@@ -110,7 +115,7 @@ def test_excel_checks_agree_with_python_after_libreoffice_recalculation(year: st
             write_filled(model, blank, case, p)
             paths.append(p)
         outs = lo.convert_many(paths, tmp / "out", "xlsx")
-        for case, out in zip(cases, outs):
+        for case, out in zip(cases, outs, strict=False):
             check_agreement(model, case, out)
 
     run()
@@ -121,8 +126,21 @@ def test_every_rule_fails_somewhere_in_a_planted_case(tmp_path: Path) -> None:
     model = model_for("2021")
     blank, _ = write_template(model, TemplateOptions(year=2025, level="township", issue_date="2026-01-05"))
     inputs = {f.pointer: 1 for f in model.fields if f.numeric and f.pointer not in model.derived}
-    inputs.update({"/overview": "字" * 1001, "/other_matters": "无", "/problems": "无", "/organization/name": "某乡", "/organization/code": "", "/year": 2025})
-    overrides = {"/applications/received/total": 99, "/applications/results/total/natural_person": 77, "/review_litigation/review/total": 5}
+    inputs.update(
+        {
+            "/overview": "字" * 1001,
+            "/other_matters": "无",
+            "/problems": "无",
+            "/organization/name": "某乡",
+            "/organization/code": "",
+            "/year": 2025,
+        }
+    )
+    overrides = {
+        "/applications/received/total": 99,
+        "/applications/results/total/natural_person": 77,
+        "/review_litigation/review/total": 5,
+    }
     case = {"inputs": inputs, "overrides": overrides}
     src = tmp_path / "planted.xlsx"
     write_filled(model, blank, case, src)
@@ -136,7 +154,9 @@ def test_every_rule_fails_somewhere_in_a_planted_case(tmp_path: Path) -> None:
 def test_libreoffice_resave_keeps_protection_inputs_validations_names_identity(tmp_path: Path) -> None:
     model = model_for("2021")
     layout = build_layout(model)
-    data, ident = write_template(model, TemplateOptions(year=2025, org_name="某乡", level="township", issue_date="2026-01-05", password=""))
+    data, ident = write_template(
+        model, TemplateOptions(year=2025, org_name="某乡", level="township", issue_date="2026-01-05", password="")
+    )
     src = tmp_path / "t.xlsx"
     src.write_bytes(data)
     out = lo.recalc_resave(src, tmp_path / "resaved.xlsx")

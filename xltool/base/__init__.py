@@ -1,0 +1,1 @@
+"""Helpers every stage uses: typed errors, atomic file writes, text safety."""

@@ -1,0 +1,1 @@
+"""Rules compiled twice (Python evaluator, Excel formulas), validation and issues."""

@@ -1,0 +1,192 @@
+"""The rule tree compiled to Python: the authority on every check.
+
+Values are a flat mapping pointer -> value (None for a blank). An instance whose input cells are
+all blank is 'blank' (nothing typed yet: no ✗ shown), exactly as the template's check cells do; a
+rule limited to organisation levels is 'skipped' when the level is unknown or not listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..spec.model import Model
+from ..spec.rules import (
+    Compare,
+    Const,
+    Contains,
+    Expr,
+    Len,
+    Previous,
+    Ref,
+    Rule,
+    RuleInstance,
+    Sum,
+    input_refs,
+    refs_of,
+)
+
+PASS, FAIL, BLANK, SKIPPED = "pass", "fail", "blank", "skipped"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    rule: Rule
+    instance: RuleInstance
+    state: str
+    left: Any = None
+    right: Any = None
+
+    @property
+    def failed(self) -> bool:
+        return self.state == FAIL
+
+
+def _num(v: Any) -> Any:
+    return 0 if v is None else v
+
+
+def eval_expr(expr: Expr, values: Mapping[str, Any], previous: Mapping[str, Any] | None = None) -> Any:
+    if isinstance(expr, Ref):
+        return values.get(expr.pointer)
+    if isinstance(expr, Previous):
+        return (previous or {}).get(expr.pointer)
+    if isinstance(expr, Const):
+        return expr.value
+    if isinstance(expr, Sum):
+        total: Any = 0
+        for item in expr.items:
+            v = eval_expr(item, values, previous)
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                v = 0  # text and blanks count as 0, as Excel's SUM does
+            total += v
+        return total
+    if isinstance(expr, Len):
+        v = eval_expr(expr.arg, values, previous)
+        return len(v) if isinstance(v, str) else len(str(_num(v))) if v is not None else 0
+    raise TypeError(expr)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return a == b
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    a, b = _num(a), _num(b)
+    if op == "eq":
+        return _equal(a, b)
+    if op == "le":
+        return a <= b or _equal(a, b)
+    if op == "ge":
+        return a >= b or _equal(a, b)
+    if op == "lt":
+        return a < b and not _equal(a, b)
+    if op == "gt":
+        return a > b and not _equal(a, b)
+    raise ValueError(op)
+
+
+def evaluate_instance(
+    rule: Rule,
+    inst: RuleInstance,
+    values: Mapping[str, Any],
+    *,
+    level: str | None = None,
+    derived: Mapping[str, Expr] | None = None,
+    previous: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Evaluate one rule instance. `derived` names the fields computed from others (their inputs,
+    not the derived cells, decide whether the instance is blank); `previous` is last year's report
+    (flat), for cross-year rules — skipped without it."""
+    if rule.levels and level not in rule.levels:
+        return Outcome(rule, inst, SKIPPED)
+    if inst.previous_refs and (previous is None or all(previous.get(p) is None for p in inst.previous_refs)):
+        return Outcome(rule, inst, SKIPPED)
+    inputs = input_refs(refs_of(inst.check), derived or {})
+    if all(values.get(p) in (None, "") for p in inputs):
+        return Outcome(rule, inst, BLANK)
+    check = inst.check
+    if isinstance(check, Compare):
+        left, right = eval_expr(check.left, values, previous), eval_expr(check.right, values, previous)
+        ok = _compare(check.op, left, right)
+        return Outcome(rule, inst, PASS if ok else FAIL, _num(left), _num(right))
+    if isinstance(check, Contains):
+        v = eval_expr(check.arg, values, previous)
+        ok = isinstance(v, str) and check.text in v
+        return Outcome(rule, inst, PASS if ok else FAIL, v, check.text)
+    raise TypeError(check)
+
+
+def evaluate(
+    model: Model,
+    values: Mapping[str, Any],
+    *,
+    level: str | None = None,
+    derived: Mapping[str, Expr] | None = None,
+    previous: Mapping[str, Any] | None = None,
+) -> list[Outcome]:
+    return [
+        evaluate_instance(rule, inst, values, level=level, derived=derived, previous=previous)
+        for rule in model.rules
+        for inst in rule.instances
+    ]
+
+
+def derive(model: Model, values: Mapping[str, Any], keep: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    """Fill every derived total from its inputs (None when all its inputs are blank).
+
+    Pointers in `keep` are left as given (a total typed over its formula): totals computed from
+    them use the given value, as the spreadsheet does."""
+    out = dict(values)
+    derived = model.derived
+    for ptr in model.derived_order:
+        if ptr in keep:
+            continue
+        expr = derived[ptr]
+        inputs = input_refs(refs_of(expr), derived)
+        out[ptr] = None if all(out.get(p) is None for p in inputs) else eval_expr(expr, out)
+    return out
+
+
+def flatten(model: Model, report: Mapping[str, Any]) -> dict[str, Any]:
+    """Report JSON -> pointer -> value (None where a field is missing)."""
+    out: dict[str, Any] = {}
+    for f in model.fields:
+        node: Any = report
+        for part in f.pointer.strip("/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        out[f.pointer] = node
+    return out
+
+
+def pick(report: Mapping[str, Any], pointers: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """Selected pointers of a report of any schema (e.g. last year's, in an older format)."""
+    out: dict[str, Any] = {}
+    for p in pointers:
+        node: Any = report
+        for part in p.strip("/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        out[p] = node
+    return out
+
+
+def previous_pointers(model: Model) -> list[str]:
+    """Every field of last year's report that a cross-year rule reads."""
+    return list(dict.fromkeys(p for r in model.rules for i in r.instances for p in i.previous_refs))
+
+
+def unflatten(model: Model, values: Mapping[str, Any]) -> dict[str, Any]:
+    """pointer -> value back to nested report JSON, in schema field order."""
+    root: dict[str, Any] = {}
+    for f in model.fields:
+        if f.pointer not in values:
+            continue
+        parts = f.pointer.strip("/").split("/")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = values[f.pointer]
+    return root

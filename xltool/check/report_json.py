@@ -1,0 +1,57 @@
+"""Load report JSON files and decide which schema they belong to.
+
+Numbers with decimals are parsed as Decimal so their decimals can be checked exactly as written.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from ..base.errors import InputFileError
+from ..spec.schemas import DEFAULT_SCHEMA, builtin_names, schema_for_year
+
+
+def load_report(path: str | Path) -> dict[str, Any]:
+    p = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputFileError(
+            "FILE_UNREADABLE", f"无法读取文件：{exc.strerror}", f"cannot read file: {exc.strerror}", path=p
+        ) from exc
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"), parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputFileError("NOT_JSON", f"文件不是有效的JSON：{exc}", f"not valid JSON: {exc}", path=p) from exc
+    if not isinstance(doc, dict):
+        raise InputFileError(
+            "NOT_AN_OBJECT", "JSON顶层必须是对象（报告）", "the JSON top level must be an object (a report)", path=p
+        )
+    return doc
+
+
+def detect_schema(report: dict[str, Any]) -> str:
+    """`_meta.schema` (short name or $id), else the report year (<= 2020 -> the 2019 format)."""
+    meta = report.get("_meta")
+    if isinstance(meta, dict):
+        name = meta.get("schema") or meta.get("schema_id")
+        if isinstance(name, str):
+            for builtin in builtin_names():
+                if name == builtin or name.endswith(":" + builtin):
+                    return builtin
+            if Path(name).is_file():
+                return name
+    year = report.get("year")
+    if isinstance(year, int) and not isinstance(year, bool):
+        return schema_for_year(year)
+    return DEFAULT_SCHEMA
+
+
+def json_number(value: Any) -> Any:
+    """A Decimal parsed from report JSON back to int or float as written (5 -> 5, 5.0 -> 5.0)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    return value

@@ -1,0 +1,209 @@
+"""Validate a report (JSON instance) against a model: jsonschema first, then the rules.
+
+Returns `Issue` values, never raises for bad data. Amount decimals are checked on the number as
+written (JSON parsed with Decimal, or a float's shortest repr), so nothing is rounded silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from ..spec.kinds import expected_en, expected_zh
+from ..spec.model import Field, Model
+from ..spec.rules import Expr
+from .evaluate import FAIL, Outcome, evaluate, flatten
+from .issues import Issue, sort_issues
+
+
+def _validator(model: Model) -> Draft202012Validator:
+    validator: Draft202012Validator = model._cached("validator", lambda: Draft202012Validator(model.json_schema))
+    return validator
+
+
+def decimals_of(value: Any) -> int:
+    """Number of decimal places as written."""
+    if isinstance(value, Decimal):
+        exp = value.normalize().as_tuple().exponent
+        return max(0, -exp) if isinstance(exp, int) else 0
+    if isinstance(value, float):
+        text = repr(value)
+        if "e" in text or "E" in text:
+            return decimals_of(Decimal(text))
+        return len(text.split(".")[1].rstrip("0")) if "." in text else 0
+    return 0
+
+
+def _field_issue(code: str, f: Field | None, pointer: str, zh: str, en: str, found: Any, expected: Any = None) -> Issue:
+    name = f.label if f else pointer
+    return Issue(
+        code, "error", f"{name}：{zh}", f"{pointer}: {en}", pointer=pointer, expected=expected, found=_plain(found)
+    )
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return float(v) if v != v.to_integral_value() else int(v)
+    if isinstance(v, (dict, list)):
+        return "…"
+    return v
+
+
+def schema_issues(model: Model, report: Any) -> list[Issue]:
+    """jsonschema errors as Issues, one per problem, named by field label and pointer."""
+    out: list[Issue] = []
+    fields = model.by_pointer
+    for err in _validator(model).iter_errors(report):
+        pointer = "/" + "/".join(str(p) for p in err.absolute_path) if err.absolute_path else ""
+        kw = err.validator
+        if kw == "required":
+            missing = err.message.split("'")[1] if "'" in err.message else "?"
+            ptr = f"{pointer}/{missing}"
+            f = fields.get(ptr)
+            out.append(_field_issue("MISSING_FIELD", f, ptr, "缺少此项", "missing field", None))
+            continue
+        if kw == "additionalProperties":
+            extras = [e for e in err.message.split("'")[1::2]]
+            for extra in extras:
+                ptr = f"{pointer}/{extra}"
+                out.append(
+                    Issue(
+                        "UNKNOWN_FIELD",
+                        "error",
+                        f"{ptr}：模式中没有此项",
+                        f"{ptr}: not a field of the schema",
+                        pointer=ptr,
+                    )
+                )
+            continue
+        f = fields.get(pointer)
+        kind = f.kind if f else ""
+        found = err.instance
+        if kw == "type":
+            want_zh = expected_zh(f) if f else str(err.validator_value)
+            want_en = expected_en(f) if f else str(err.validator_value)
+            out.append(
+                _field_issue(
+                    "WRONG_TYPE",
+                    f,
+                    pointer,
+                    f"应为{want_zh}，实际为 {found!r}",
+                    f"expected {want_en}, found {found!r}",
+                    found,
+                    kind,
+                )
+            )
+        elif kw in ("minimum", "exclusiveMinimum"):
+            out.append(
+                _field_issue(
+                    "NEGATIVE" if err.validator_value == 0 else "OUT_OF_RANGE",
+                    f,
+                    pointer,
+                    f"不能小于{err.validator_value}，实际为 {_plain(found)}",
+                    f"must be >= {err.validator_value}, found {_plain(found)}",
+                    found,
+                    f">= {err.validator_value}",
+                )
+            )
+        elif kw in ("maximum", "exclusiveMaximum"):
+            out.append(
+                _field_issue(
+                    "OUT_OF_RANGE",
+                    f,
+                    pointer,
+                    f"不能大于{err.validator_value}，实际为 {_plain(found)}",
+                    f"must be <= {err.validator_value}, found {_plain(found)}",
+                    found,
+                    f"<= {err.validator_value}",
+                )
+            )
+        elif kw == "maxLength":
+            out.append(
+                _field_issue(
+                    "TOO_LONG",
+                    f,
+                    pointer,
+                    f"超过{err.validator_value}个字符",
+                    f"longer than {err.validator_value} characters",
+                    len(found),
+                    err.validator_value,
+                )
+            )
+        elif kw in ("pattern", "minLength"):
+            out.append(
+                _field_issue("BAD_FORMAT", f, pointer, f"格式不正确：{found!r}", f"bad format: {found!r}", found)
+            )
+        else:
+            out.append(_field_issue("SCHEMA", f, pointer, err.message, err.message, found))
+    return out
+
+
+def decimal_issues(model: Model, values: Mapping[str, Any]) -> list[Issue]:
+    out = []
+    for f in model.fields:
+        v = values.get(f.pointer)
+        if f.decimals is not None and isinstance(v, (float, Decimal)) and decimals_of(v) > f.decimals:
+            out.append(
+                _field_issue(
+                    "TOO_MANY_DECIMALS",
+                    f,
+                    f.pointer,
+                    f"最多保留{f.decimals}位小数，实际为 {v}",
+                    f"at most {f.decimals} decimals, found {v}",
+                    v,
+                    f.decimals,
+                )
+            )
+    return out
+
+
+def outcome_issue(o: Outcome) -> Issue:
+    rule, inst = o.rule, o.instance
+    fmt = {"item": inst.item_label or "", "left": _plain(o.left), "right": _plain(o.right)}
+    zh = rule.message_zh.format(**fmt) if rule.message_zh else f"{rule.title_zh}不成立"
+    en = rule.message_en.format(**fmt) if rule.message_en else f"{rule.title_en} does not hold"
+    return Issue(
+        code=rule.id,
+        severity="error" if rule.severity == "error" else "warning",
+        message_zh=f"{rule.id} {zh}",
+        message_en=f"{rule.id} {en}",
+        pointer=inst.anchor,
+        rule=inst.label,
+        expected=_plain(o.right),
+        found=_plain(o.left),
+    )
+
+
+def rule_issues(
+    model: Model,
+    values: Mapping[str, Any],
+    level: str | None,
+    derived: Mapping[str, Expr] | None = None,
+    previous: Mapping[str, Any] | None = None,
+) -> list[Issue]:
+    plain = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in values.items()}
+    prev = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in previous.items()} if previous else None
+    return [
+        outcome_issue(o) for o in evaluate(model, plain, level=level, derived=derived, previous=prev) if o.state == FAIL
+    ]
+
+
+def validate_report(
+    model: Model, report: Any, *, level: str | None = None, previous: Mapping[str, Any] | None = None
+) -> list[Issue]:
+    """All issues of a report JSON: types and bounds, decimals, then every rule (cross-year rules
+    only when `previous`, last year's report flattened by pointer, is given)."""
+    if not isinstance(report, dict):
+        return [Issue("NOT_AN_OBJECT", "error", "报告必须是JSON对象", "the report must be a JSON object")]
+    issues = schema_issues(model, report)
+    values = flatten(model, report)
+    issues += decimal_issues(model, values)
+    issues += rule_issues(model, values, level, previous=previous)
+    return sort_issues(dedupe(issues))
+
+
+def dedupe(issues: Iterable[Issue]) -> list[Issue]:
+    return list(dict.fromkeys(issues))

@@ -1,0 +1,16 @@
+"""The command line: the only package that knows about typer.
+
+Exit codes for every command: 0 nothing wrong (warnings allowed), 1 the data has errors, 2 the tool
+could not do its job (bad arguments, unreadable file, wrong template). Each command group lives in its
+own module and registers itself on the shared app.
+"""
+
+from __future__ import annotations
+
+from . import collecting, report  # noqa: F401  (registers the commands)
+from .common import app
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="xltool")

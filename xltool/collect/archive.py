@@ -1,0 +1,166 @@
+"""The archive folder: plain files a person can browse, written atomically and only when changed.
+
+Layout (DESIGN §8)::
+
+    DIR/.lock                                     advisory lock (fcntl.flock) held by a running collect
+    DIR/index.sqlite                              the index (see archive_index.py)
+    DIR/sources/<sha256>.<ext>                    every received file, by content; never overwritten
+    DIR/<schema>/<year>/<organisation>.json       the current accepted report of each organisation
+    DIR/<schema>/<year>/history/<organisation>/<n>-<sha8>.json   earlier accepted versions (n = 1, 2, …)
+    DIR/feedback/<year>/<organisation>-<sha8>-反馈.xlsx          one per file with problems, to send back
+    DIR/status-<year>.xlsx                        the status workbook for the county
+
+Every file is written with `fsutil.write_atomic` (temp file in the same folder, fsync, rename)
+and only when its bytes differ, before the index row that refers to it is committed: a run killed
+at any point leaves at worst an unreferenced file (which the rerun finds equal and keeps) or a
+`.tmp-*` file (swept by the next run under the lock).
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..base.errors import XltoolError
+from ..base.files import write_atomic
+from ..base.text import safe_filename
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: msvcrt byte-range lock on the same file
+    fcntl = None  # type: ignore[assignment]
+    import msvcrt
+
+LOCK = ".lock"
+INDEX = "index.sqlite"
+SOURCES = "sources"
+HISTORY = "history"
+FEEDBACK = "feedback"
+TEMP_PREFIX = ".tmp-"  # what fsutil.write_atomic names its temp files
+
+
+class ArchiveBusy(XltoolError):
+    """Another collect holds the archive lock."""
+
+
+def org_stem(name: str, key: str, taken: set[str]) -> str:
+    """File stem of an organisation: its safe name, plus a short hash of its key on a collision."""
+    stem = safe_filename(name or key, max_len=70)
+    if stem.lower() in taken:
+        stem = f"{stem}-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:8]}"
+    taken.add(stem.lower())
+    return stem
+
+
+class Archive:
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+        self._sources: dict[str, str] | None = None
+
+    # -- paths (relative to the root, "/"-separated: they go into the index and the status workbook)
+
+    @staticmethod
+    def current_path(schema: str, year: int, stem: str) -> str:
+        return f"{schema}/{year}/{stem}.json"
+
+    @staticmethod
+    def history_path(schema: str, year: int, stem: str, version: int, sha256: str) -> str:
+        return f"{schema}/{year}/{HISTORY}/{stem}/{version}-{sha256[:8]}.json"
+
+    @staticmethod
+    def feedback_path(year: int, stem: str, sha256: str) -> str:
+        return f"{FEEDBACK}/{year}/{stem}-{sha256[:8]}-反馈.xlsx"
+
+    @staticmethod
+    def status_path(year: int) -> str:
+        return f"status-{year}.xlsx"
+
+    def abs(self, rel: str) -> Path:
+        return self.root / rel
+
+    # -- writing
+
+    def write_if_changed(self, rel: str, data: bytes) -> bool:
+        """Write `data` to `rel` atomically unless the file already holds exactly these bytes."""
+        target = self.abs(rel)
+        try:
+            if target.stat().st_size == len(data) and target.read_bytes() == data:
+                return False
+        except FileNotFoundError:
+            pass
+        write_atomic(target, data)
+        return True
+
+    def source_for(self, sha256: str) -> str | None:
+        """The stored copy of a received file, whatever extension it was stored with."""
+        if self._sources is None:  # one listing per run, not one glob per file
+            self._sources = {}
+            folder = self.root / SOURCES
+            names = sorted(os.listdir(folder)) if folder.is_dir() else []
+            for name in names:
+                if not name.startswith(TEMP_PREFIX) and "." in name:
+                    self._sources.setdefault(name.split(".", 1)[0], f"{SOURCES}/{name}")
+        return self._sources.get(sha256)
+
+    def store_source(self, sha256: str, ext: str, data: bytes) -> tuple[str, bool]:
+        """Keep a received file by content; an existing copy is never rewritten. (path, written)."""
+        existing = self.source_for(sha256)
+        if existing is not None and self.abs(existing).stat().st_size == len(data):
+            return existing, False
+        rel = f"{SOURCES}/{sha256}.{ext or 'bin'}"
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise ValueError(f"content does not match its hash {sha256}")
+        write_atomic(self.abs(rel), data)
+        assert self._sources is not None
+        self._sources[sha256] = rel
+        return rel, True
+
+    def sweep_temp(self) -> list[str]:
+        """Remove temp files a killed run left behind (only ours: `.tmp-*` inside the archive)."""
+        removed = []
+        if not self.root.is_dir():
+            return removed
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    path = Path(dirpath) / name
+                    path.unlink(missing_ok=True)
+                    removed.append(path.relative_to(self.root).as_posix())
+        return sorted(removed)
+
+    # -- the lock
+
+    @contextmanager
+    def lock(self, wait: float = 5.0) -> Iterator[None]:
+        """Hold the archive's lock; wait up to `wait` seconds for another collect, then refuse."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / LOCK
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    if fcntl is not None:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    else:  # pragma: no cover
+                        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK, errno.EDEADLK):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise ArchiveBusy(
+                            "ARCHIVE_BUSY",
+                            f"归档目录正被另一个收集任务使用（已等待 {wait:g} 秒），请待其完成后再运行",
+                            f"the archive is in use by another collect (waited {wait:g} s); run again when it has finished",
+                            path=str(self.root),
+                        ) from None
+                    time.sleep(0.1)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock

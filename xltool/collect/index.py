@@ -1,0 +1,225 @@
+"""The archive's index: one SQLite file (standard library), WAL mode, short transactions.
+
+Tables (all keyed so that a rerun finds what it already did):
+
+- `reads(sha256, schema, strict)`: what reading one content gave (identity, issues, the report
+  JSON exactly as archived, or the error code). Written as each file is read, so a killed run
+  loses at most the files in flight. Never re-read, except transient failures (worker crash, timeout).
+- `receipts(schema, year, path, sha256)`: every file received into a collection, under every name.
+- `roster(schema, year, name)`: the roster the collection was reconciled with.
+- `org_files(schema, year, org_key)`: each organisation's file stem, fixed once assigned.
+- `submissions(schema, year, sha256)`: one row per distinct file received into a collection:
+  organisation, state, counts, hashes, times and the archive files that hold it.
+
+Nothing is written when nothing changed (rows are compared first), so a second run on the same
+inbox leaves `index.sqlite` byte-identical.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+FORMAT = "1"
+
+SUBMISSION_COLUMNS = (
+    "schema",
+    "year",
+    "sha256",
+    "path_in_inbox",
+    "file_name",
+    "copies",
+    "size",
+    "file_mtime",
+    "arrived_at",
+    "read_at",
+    "org_key",
+    "org_name",
+    "org_code",
+    "level",
+    "template_org_name",
+    "template_org_code",
+    "filled_org_name",
+    "filled_org_code",
+    "file_year",
+    "state",
+    "error_code",
+    "message_zh",
+    "message_en",
+    "errors",
+    "warnings",
+    "issues_json",
+    "data_sha256",
+    "json_sha256",
+    "version",
+    "is_current",
+    "duplicate_of",
+    "archive_path",
+    "source_path",
+    "feedback_path",
+)
+READ_COLUMNS = (
+    "sha256",
+    "schema",
+    "strict",
+    "ok",
+    "error_code",
+    "message_zh",
+    "message_en",
+    "details_json",
+    "identity_json",
+    "filled_json",
+    "issues_json",
+    "errors",
+    "warnings",
+    "report_json",
+    "json_sha256",
+    "data_sha256",
+    "kind",
+    "read_at",
+)
+RECEIPT_COLUMNS = ("schema", "year", "path", "sha256", "size", "mtime", "role", "arrived_at")
+ROSTER_COLUMNS = ("schema", "year", "row", "name", "code", "level", "contact", "deadline")
+
+_DDL = f"""
+CREATE TABLE IF NOT EXISTS info(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reads({", ".join(READ_COLUMNS)}, PRIMARY KEY (sha256, schema, strict));
+CREATE TABLE IF NOT EXISTS receipts({", ".join(RECEIPT_COLUMNS)}, PRIMARY KEY (schema, year, path, sha256));
+CREATE TABLE IF NOT EXISTS roster({", ".join(ROSTER_COLUMNS)}, PRIMARY KEY (schema, year, name));
+CREATE TABLE IF NOT EXISTS org_files(schema, year, org_key, stem, PRIMARY KEY (schema, year, org_key));
+CREATE TABLE IF NOT EXISTS submissions({", ".join(SUBMISSION_COLUMNS)}, PRIMARY KEY (schema, year, sha256));
+CREATE INDEX IF NOT EXISTS submissions_org ON submissions(year, org_key);
+"""
+
+
+def _insert(table: str, columns: tuple[str, ...], replace: bool = False) -> str:
+    verb = "INSERT OR REPLACE" if replace else "INSERT"
+    return f"{verb} INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+class Index:
+    """A connection to DIR/index.sqlite. Reading never writes; writers commit per call."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise FileNotFoundError(str(self.path))
+        self.conn = sqlite3.connect(str(self.path), timeout=30.0)
+        self.conn.row_factory = sqlite3.Row
+        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if create and mode != "wal":
+            self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        if create:
+            have = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master")}
+            if not {"info", "reads", "receipts", "roster", "org_files", "submissions", "submissions_org"} <= have:
+                with self.conn:
+                    self.conn.executescript(_DDL)
+                    self.conn.execute("INSERT OR IGNORE INTO info VALUES ('format', ?)", (FORMAT,))
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _rows(self, sql: str, args: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.conn.execute(sql, tuple(args))]
+
+    # -- reads
+
+    def read_facts(self, schema: str, strict: bool) -> dict[str, dict[str, Any]]:
+        """Every read of this schema, without the report text (bounded memory)."""
+        cols = ", ".join(c for c in READ_COLUMNS if c != "report_json")
+        rows = self._rows(f"SELECT {cols} FROM reads WHERE schema=? AND strict=?", (schema, int(strict)))
+        return {r["sha256"]: r for r in rows}
+
+    def report_json(self, sha256: str, schema: str | None = None) -> str | None:
+        sql, args = "SELECT report_json FROM reads WHERE sha256=? AND report_json IS NOT NULL", [sha256]
+        if schema is not None:
+            sql, args = sql + " AND schema=?", args + [schema]
+        row = self.conn.execute(sql + " ORDER BY strict LIMIT 1", args).fetchone()
+        return None if row is None else row[0]
+
+    def put_read(self, row: dict[str, Any]) -> None:
+        with self.conn:
+            self.conn.execute(_insert("reads", READ_COLUMNS, replace=True), [row.get(c) for c in READ_COLUMNS])
+
+    # -- receipts
+
+    def receipts(self, schema: str, year: int) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM receipts WHERE schema=? AND year=? ORDER BY path, sha256", (schema, year))
+
+    def add_receipts(self, rows: list[dict[str, Any]]) -> int:
+        """Insert the receipts not yet recorded; returns how many were new."""
+        if not rows:
+            return 0
+        schema, year = rows[0]["schema"], rows[0]["year"]
+        have = {(r["path"], r["sha256"]) for r in self.receipts(schema, year)}
+        new = [r for r in rows if (r["path"], r["sha256"]) not in have]
+        if new:
+            with self.conn:
+                self.conn.executemany(
+                    _insert("receipts", RECEIPT_COLUMNS), [[r[c] for c in RECEIPT_COLUMNS] for r in new]
+                )
+        return len(new)
+
+    # -- roster and file stems
+
+    def roster(self, schema: str, year: int) -> list[dict[str, Any]] | None:
+        rows = self._rows("SELECT * FROM roster WHERE schema=? AND year=? ORDER BY row, name", (schema, year))
+        return rows or None
+
+    def set_roster(self, schema: str, year: int, rows: list[dict[str, Any]]) -> bool:
+        key = lambda r: tuple(r[c] for c in ROSTER_COLUMNS)  # noqa: E731
+        if sorted(map(key, self.roster(schema, year) or [])) == sorted(map(key, rows)):
+            return False
+        with self.conn:
+            self.conn.execute("DELETE FROM roster WHERE schema=? AND year=?", (schema, year))
+            self.conn.executemany(_insert("roster", ROSTER_COLUMNS), [[r[c] for c in ROSTER_COLUMNS] for r in rows])
+        return True
+
+    def stems(self, schema: str, year: int) -> dict[str, str]:
+        rows = self.conn.execute("SELECT org_key, stem FROM org_files WHERE schema=? AND year=?", (schema, year))
+        return {k: s for k, s in rows}
+
+    # -- submissions
+
+    def submissions(self, schema: str, year: int) -> dict[str, dict[str, Any]]:
+        rows = self._rows("SELECT * FROM submissions WHERE schema=? AND year=? ORDER BY sha256", (schema, year))
+        return {r["sha256"]: r for r in rows}
+
+    def save(self, schema: str, year: int, rows: list[dict[str, Any]], new_stems: dict[str, str]) -> int:
+        """Store the reconciled submissions (and new stems) in one transaction; only rows that
+        changed are written. Returns the number of rows written."""
+        old = self.submissions(schema, year)
+        changed = [r for r in rows if old.get(r["sha256"]) != {c: r.get(c) for c in SUBMISSION_COLUMNS}]
+        if not changed and not new_stems:
+            return 0
+        with self.conn:
+            self.conn.executemany(
+                "INSERT INTO org_files VALUES (?, ?, ?, ?)",
+                [(schema, year, k, s) for k, s in sorted(new_stems.items())],
+            )
+            self.conn.executemany(
+                _insert("submissions", SUBMISSION_COLUMNS, replace=True),
+                [[r.get(c) for c in SUBMISSION_COLUMNS] for r in changed],
+            )
+        return len(changed)
+
+    def currents(self, year: int) -> list[dict[str, Any]]:
+        """The current accepted submission of every organisation in `year` (any schema)."""
+        return self._rows(
+            "SELECT schema, sha256, org_key, org_name, org_code FROM submissions "
+            "WHERE year=? AND is_current=1 ORDER BY schema, org_key",
+            (year,),
+        )
+
+    def collections(self) -> list[tuple[str, int]]:
+        rows = self.conn.execute("SELECT DISTINCT schema, year FROM submissions ORDER BY year, schema")
+        return [(s, y) for s, y in rows]

@@ -1,0 +1,236 @@
+"""Feedback workbook: the organisation's own file sent back with every problem cell marked.
+
+Each issue cell is filled (red error, yellow warning; number format, borders, protection kept) and
+gets one comment explaining all its issues; a last, unprotected sheet 问题清单 lists every issue
+with links. The source is never modified. Issue text (which quotes user data) goes through
+`sanitize`, so nothing written can become a formula. Protection of the other sheets is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import warnings
+from collections import defaultdict
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..base.errors import InputFileError
+from ..base.files import write_atomic
+from ..base.text import safe_text, write_text
+from ..check.issues import Issue, count, sort_issues
+from .safety import sniff
+
+log = logging.getLogger(__name__)
+
+AUTHOR = "xltool"
+FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "header": "D9E1F2"}
+_FILL = {k: PatternFill(fill_type="solid", start_color="FF" + v, end_color="FF" + v) for k, v in FILLS.items()}
+WIDTHS = (6, 8, 28, 16, 60, 20, 20)
+_CELL = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
+_TEXT = {
+    "zh": {
+        "sheet": "问题清单",
+        "level": {"error": "错误", "warning": "警告"},
+        "head": ("序号", "级别", "位置", "代码", "说明", "应为", "实际"),
+        "expected": "应为：",
+        "found": "实际：",
+        "sep": "；",
+        "none": "未发现问题",
+        "summary": "共 {e} 个错误、{w} 个警告，请修改标红单元格后重新提交",
+    },
+    "en": {
+        "sheet": "Issues",
+        "level": {"error": "Error", "warning": "Warning"},
+        "head": ("No.", "Level", "Location", "Code", "Message", "Expected", "Found"),
+        "expected": "Expected: ",
+        "found": "Found: ",
+        "sep": "; ",
+        "none": "No problems found",
+        "summary": "{e} error(s), {w} warning(s); please correct the highlighted cells and resubmit",
+    },
+}
+
+
+def _value(value: Any) -> Any:
+    """An expected/found value for a cell: a (finite) number, text, or None when unknown."""
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value) if value.is_integer() else value
+    if value is None or isinstance(value, (str, int)) and not isinstance(value, bool):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _explain(issue: Issue, t: dict[str, Any], lang: str) -> str:
+    """One issue for a comment: level and message, then expected and found when known."""
+    known = ((t["expected"], _value(issue.expected)), (t["found"], _value(issue.found)))
+    parts = t["sep"].join(f"{label}{v}" for label, v in known if v is not None)
+    return f"【{t['level'][issue.severity]}】{issue.message(lang)}" + (f"\n{parts}" if parts else "")
+
+
+def _target(wb: Workbook, issue: Issue) -> tuple[Worksheet, str] | None:
+    """(sheet, coordinate of the cell to mark) when the issue's cell exists; merged -> top-left."""
+    m = _CELL.match((issue.cell or "").strip().upper())
+    ws = wb[issue.sheet] if m and issue.sheet in wb.sheetnames else None
+    if not isinstance(ws, Worksheet) or column_index_from_string(m.group(1)) > 16384 or int(m.group(2)) > 2**20:
+        return None  # no such sheet or cell, or a chart sheet
+    coord = f"{m.group(1)}{m.group(2)}"
+    rng = next((r for r in ws.merged_cells.ranges if coord in r), None)
+    return ws, coord if rng is None else f"{get_column_letter(rng.min_col)}{rng.min_row}"
+
+
+def _load(source: Path) -> Workbook:
+    """Open the source after the safety gate; openpyxl's warnings about parts it drops are logged."""
+    sniffed = sniff(source)
+    if sniffed.kind not in ("xlsx", "xlsm"):
+        kind = sniffed.kind
+        raise InputFileError(
+            "FEEDBACK_NEEDS_XLSX",
+            f"反馈只能写入 .xlsx 工作簿（此文件是 .{kind}），请用Excel另存为 .xlsx",
+            f"feedback needs an .xlsx workbook (this is .{kind})",
+            str(source),
+            {"kind": kind},
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", category=UserWarning, module="openpyxl")
+        try:  # the reader stops after the rows it needs; this parses everything, damage included
+            wb = load_workbook(BytesIO(sniffed.data), keep_vba=False, rich_text=False)
+        except Exception as exc:  # noqa: BLE001 - any parser failure on hostile input
+            raise InputFileError(
+                "UNREADABLE_WORKBOOK",
+                "文件的部分内容已损坏，无法生成反馈工作簿；请用Excel打开后另存为 .xlsx 再提交",
+                "part of the workbook is damaged, so no feedback workbook can be written; "
+                "open it in Excel, save it as .xlsx and submit again",
+                str(source),
+                {"error": repr(exc)[:300]},
+            ) from None
+    for w in caught:  # openpyxl says which parts it drops (e.g. an unsupported extension): log it
+        if issubclass(w.category, UserWarning) and "openpyxl" in (w.filename or ""):
+            log.info("%s: openpyxl: %s", source, w.message)
+        else:  # anything else goes on as it came
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return wb
+
+
+def _mark(wb: Workbook, issues: list[Issue], t: dict[str, Any], lang: str) -> dict[int, tuple[Worksheet, str]]:
+    """Fill and comment every issue cell; returns where issues[n] was marked, by n."""
+    for ws in wb.worksheets:  # comments of an earlier feedback round are stale; _cells: the cells
+        for cell in list(getattr(ws, "_cells", {}).values()):  # that exist (iter_rows adds empties)
+            if cell.comment is not None and cell.comment.author == AUTHOR:
+                cell.comment = None
+    where: dict[int, tuple[Worksheet, str]] = {}
+    groups: dict[tuple[str, str], list[Issue]] = defaultdict(list)
+    for n, issue in enumerate(issues):
+        if (found := _target(wb, issue)) is not None:
+            where[n] = found
+            groups[(found[0].title, found[1])].append(issue)
+    for (sheet, coord), group in groups.items():
+        cell = wb[sheet][coord]
+        cell.fill = _FILL["error" if any(i.severity == "error" for i in group) else "warning"]
+        lines = [_explain(i, t, lang) for i in group]
+        text = lines[0] if len(lines) == 1 else "\n".join(f"{n}. {x}" for n, x in enumerate(lines, 1))
+        text = safe_text(text, quote=False)
+        height = min(400, 30 + 16 * (text.count("\n") + 1 + len(text) // 24))
+        cell.comment = Comment(text, AUTHOR, height=height, width=260)
+    return where
+
+
+def _list_sheet(
+    wb: Workbook,
+    issues: list[Issue],
+    where: dict[int, tuple[Worksheet, str]],
+    t: dict[str, Any],
+    lang: str,
+    title: str | None,
+) -> None:
+    """Add (replacing an old one) the last sheet listing every issue, unprotected and active."""
+    if t["sheet"] in wb.sheetnames:
+        del wb[t["sheet"]]
+    ws, (errors, warns) = wb.create_sheet(t["sheet"]), count(issues)
+    top = [(title, Font(bold=True, size=14))] if title else []
+    top.append((t["summary"].format(e=errors, w=warns) if issues else t["none"], Font(bold=True, color="9C0006")))
+    for r, (text, font) in enumerate(top, 1):
+        write_text(ws.cell(r, 1), text)
+        ws.cell(r, 1).font = font
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=len(WIDTHS))
+    head, wrap = len(top) + 1, Alignment(wrap_text=True, vertical="top")
+    for c, label in enumerate(t["head"], 1):
+        cell = ws.cell(head, c, label)
+        cell.font, cell.fill, cell.alignment = Font(bold=True), _FILL["header"], Alignment(horizontal="center")
+    for n, issue in enumerate(issues):
+        r = head + 1 + n
+        values = (
+            n + 1,
+            t["level"][issue.severity],
+            issue.location,
+            issue.code,
+            issue.message(lang),
+            _value(issue.expected),
+            _value(issue.found),
+        )
+        for c, value in enumerate(values, 1):
+            cell = ws.cell(r, c)
+            cell.alignment = wrap
+            if isinstance(value, str):
+                write_text(cell, value)
+            else:
+                cell.value = value
+        ws.cell(r, 2).fill = _FILL[issue.severity]
+        if n in where and where[n][0].sheet_state == "visible":  # Excel cannot jump to a hidden sheet
+            loc, (target, coord) = ws.cell(r, 3), where[n]
+            quoted = target.title.replace("'", "''")
+            loc.hyperlink = Hyperlink(ref=loc.coordinate, location=f"'{quoted}'!{coord}")
+            loc.font = Font(color="0563C1", underline="single")
+    for c, width in enumerate(WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(c)].width = width
+    ws.auto_filter.ref = f"A{head}:{get_column_letter(len(WIDTHS))}{head + len(issues)}"
+    ws.freeze_panes, ws.print_title_rows = f"A{head + 1}", f"{head}:{head}"
+    ws.page_setup.orientation, ws.page_setup.fitToHeight = "landscape", 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    for other in wb.worksheets:  # one selected tab, else Excel opens with sheets grouped
+        for view in (other.views if isinstance(other, Worksheet) else other.sheetViews).sheetView:
+            view.tabSelected = False
+    wb.active, ws.sheet_view.tabSelected = ws, True
+
+
+def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = "zh", title: str | None = None) -> Path:
+    """Write `source` with every issue marked to `out` (atomically, as .xlsx); returns `out`.
+
+    Issues whose sheet and cell exist mark that cell (top-left of a merged range); the others (only
+    a pointer) are in the list sheet only. `lang` "zh" (sheet 问题清单) or "en" (sheet Issues);
+    `title`: optional first line of the list sheet. ValueError if `out` is `source`; InputFileError
+    if the source is not a safe .xlsx/.xlsm (sniffed first; macros are not kept).
+    """
+    source, out = Path(source), Path(out)
+    if lang not in _TEXT:
+        raise ValueError(f"lang must be one of {sorted(_TEXT)}, got {lang!r}")
+    if out.resolve() == source.resolve() or (out.exists() and source.exists() and os.path.samefile(out, source)):
+        raise ValueError(f"feedback output {out} would overwrite its source {source}")
+    t, wb = _TEXT[lang], _load(source)
+    ordered = sort_issues(issues, wb.sheetnames)
+    where = _mark(wb, ordered, t, lang)
+    _list_sheet(wb, ordered, where, t, lang, title)
+    buffer = BytesIO()
+    try:
+        wb.save(buffer)
+    except Exception as exc:  # noqa: BLE001 - content openpyxl loads but cannot write back
+        raise InputFileError(
+            "FEEDBACK_FAILED",
+            f"无法生成反馈工作簿（{exc!r:.200}）",
+            f"cannot write the feedback workbook ({exc!r:.200})",
+            str(source),
+            {"error": repr(exc)[:300]},
+        ) from None
+    return write_atomic(out, buffer.getvalue())

@@ -1,0 +1,205 @@
+"""Linear scans of untrusted workbook bytes, run before or beside the parsing libraries.
+
+Everything here sees bytes no parser has checked yet, so every pattern is bounded: none can run
+past the next '<' or '>', attribute names are only tried where a name starts, and the scans are
+state machines or single bounded patterns (an unclosed tag cannot make them quadratic). Three jobs:
+
+- `scan_sheet_xml`: the cached results of formula cells and the protection flag of one xlsx sheet
+  (openpyxl cannot give both in one read-only pass);
+- `ods_cells` / `xls_cells`: how many cells python-calamine will allocate for a workbook. It
+  materialises every sheet as a dense rectangle when the file is opened: one value at IV65536 of
+  an .xls costs 16.7 million cells (~1 GB), a repeated row in an .ods can cost billions. The safety
+  gate asks first and refuses the file.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import struct
+from collections.abc import Iterator
+from typing import Any
+
+
+class CellError(str):
+    """A cached formula error such as '#VALUE!' (kept apart from text a user typed)."""
+
+
+_NS = rb"(?:\w{1,32}:)?"  # any namespace prefix, bounded
+_FORMULA_CELL = re.compile(
+    rb"<"
+    + _NS
+    + rb"c\s([^<>]*)>\s*<"
+    + _NS
+    + rb"f(?:\s[^<>]*)?(?:/>|>[^<]*</"
+    + _NS
+    + rb"f>)\s*<"
+    + _NS
+    + rb"v(?:\s[^<>]*)?>([^<]*)</"
+    + _NS
+    + rb"v>"
+)
+_ATTR_RE = re.compile(rb"""(?<![\w:])([\w:]+)\s*=\s*["']([^"'<>]*)["']""")
+_PROT_RE = re.compile(rb"<" + _NS + rb"sheetProtection(?=[\s/>])([^<>]*)>")
+_REF_RE = re.compile(r"^([A-Z]{1,3})([1-9]\d{0,6})$")
+_NAME_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?(\d{1,7})$")
+_INT_RE = re.compile(r"^[+-]?\d{1,18}$")
+_ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_TRUE = {"1", "true", "on"}
+
+
+def parse_ref(ref: str) -> tuple[int, int] | None:
+    """'B4' -> (3, 1), 0-based; None for anything else (row numbers are at most 7 digits)."""
+    m = _REF_RE.match(ref)
+    if not m:
+        return None
+    col = 0
+    for ch in m.group(1):
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+def parse_name_ref(ref: str) -> tuple[str, int, int] | None:
+    """A defined name's single-cell reference "'Sheet'!$B$4" -> ('Sheet', 3, 1); None otherwise."""
+    m = _NAME_REF.match(ref.strip().lstrip("="))
+    pos = parse_ref(m.group(3) + m.group(4)) if m else None
+    if m is None or pos is None:
+        return None
+    return (m.group(1) or "").replace("''", "'") or m.group(2), pos[0], pos[1]
+
+
+def unescape_ooxml(text: str) -> str:
+    """Decode OOXML's _xHHHH_ escapes (control characters; '_x005F_' is a literal '_').
+
+    openpyxl leaves them in shared strings, so a line feed pasted from Windows would read as
+    '_x000D_'. One left-to-right pass, so an escaped escape decodes to the literal text.
+    """
+    return _ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+def _attrs(blob: bytes) -> dict[str, str]:
+    return {k.decode().split(":")[-1]: v.decode("utf-8", "replace") for k, v in _ATTR_RE.findall(blob)}
+
+
+def _cached(kind: str, text: str) -> Any:
+    text = html.unescape(text)
+    if kind in ("str", "inlineStr", "s"):
+        return unescape_ooxml(text)
+    if kind == "b":
+        return text.strip() in ("1", "true")
+    if kind == "e":
+        return CellError(text)
+    text = text.strip()
+    if _INT_RE.match(text):
+        return int(text)
+    try:  # NaN, inf or a 5,000-digit number: kept as the text, which no check takes for a total
+        number = float(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) else text
+
+
+def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
+    """Cached results of formula cells ((row, col) -> value) and whether the sheet is protected.
+
+    A formula cell is <c ...><f ...>...</f><v>...</v></c> (CT_Cell's order, optional whitespace
+    between): one pattern whose every part stops at the next '<', so one pass in C, linear."""
+    cached: dict[tuple[int, int], Any] = {}
+    for m in _FORMULA_CELL.finditer(xml):
+        attrs = _attrs(m.group(1))
+        pos = parse_ref(attrs.get("r", ""))
+        if pos is not None:
+            cached[pos] = _cached(attrs.get("t", "n"), m.group(2).decode("utf-8", "replace"))
+    return cached, protected(xml)
+
+
+def protected(xml: bytes) -> bool:
+    """Excel writes sheet="1", LibreOffice sheet="true"; no element or sheet="0" means unprotected."""
+    prot = _PROT_RE.search(xml)
+    return bool(prot) and _attrs(prot.group(1)).get("sheet", "0").lower() in _TRUE
+
+
+# -- what python-calamine will allocate ---------------------------------------------------------
+
+_ODS_TAG = re.compile(rb"<(/?)table:(table-row|table-cell|covered-table-cell|table)(?=[\s/>])([^<>]*)>")
+_REPEAT = re.compile(rb"number-(?:rows|columns)-repeated\s*=\s*[\"'](\d{1,12})[\"']")
+
+
+def _repeat(attrs: bytes) -> int:
+    m = _REPEAT.search(attrs)
+    return max(int(m.group(1)), 1) if m else 1
+
+
+def ods_cells(content: bytes) -> int:
+    """Dense cells of every table of an ODS content.xml, up to its last cell holding something.
+
+    Repeated rows and columns count as often as they repeat; empty cells after the last value
+    (LibreOffice pads every table to 1,048,576 rows that way) cost nothing."""
+    total = 0
+    stack: list[list[int]] = []  # per open table: [row, last_row, last_col]; tables can nest
+    col, row_rep, row_has = 0, 1, False
+    for m in _ODS_TAG.finditer(content):
+        closing, name, attrs = m.group(1), m.group(2), m.group(3)
+        empty = attrs.endswith(b"/")
+        if name == b"table":
+            if closing and stack:
+                _row, last_row, last_col = stack.pop()
+                total += last_row * last_col
+            elif not closing and not empty:
+                stack.append([0, 0, 0])
+        elif not stack:
+            continue
+        elif name == b"table-row":
+            t = stack[-1]
+            if not closing:
+                col, row_rep, row_has = 0, _repeat(attrs), False
+            if closing or empty:
+                if row_has:
+                    t[1] = t[0] + row_rep
+                t[0] += row_rep
+        elif not closing:  # a cell: one holding a value or text extends the table to it
+            rep = _repeat(attrs)
+            if not empty or b"value-type" in attrs:
+                row_has, stack[-1][2] = True, max(stack[-1][2], col + rep)
+            col += rep
+    return total
+
+
+_BOF, _EOF, _BOUNDSHEET = 0x0809, 0x000A, 0x0085
+_CELL_RECORDS = {0x0203, 0x00FD, 0x027E, 0x0006, 0x0205, 0x0204, 0x00D6}  # one cell: row, col
+_MULTI_RECORDS = {0x00BD}  # MULRK: row, first col, ..., last col (blanks are not values)
+
+
+def _records(stream: bytes, pos: int) -> Iterator[tuple[int, int, int]]:
+    """(type, body offset, body size) of each whole record from `pos` to the first EOF record."""
+    while 0 <= pos and pos + 4 <= len(stream):
+        kind, size = struct.unpack_from("<HH", stream, pos)
+        if pos + 4 + size > len(stream):
+            return
+        yield kind, pos + 4, size
+        if kind == _EOF:
+            return
+        pos += 4 + size
+
+
+def xls_cells(stream: bytes) -> int:
+    """Dense cells of every sheet of a BIFF5/8 Workbook stream (sheets found by their BOUNDSHEET
+    offsets, as calamine finds them; a sheet listed twice costs twice)."""
+    offsets = [
+        struct.unpack_from("<I", stream, body)[0]
+        for kind, body, size in _records(stream, 0)
+        if kind == _BOUNDSHEET and size >= 4
+    ]
+    sizes: dict[int, int] = {}
+    for off in set(offsets):
+        top, bottom, left, right = 1 << 20, -1, 1 << 20, -1
+        for kind, body, size in _records(stream, off):
+            if kind == _BOF and body - 4 != off:
+                break  # the next substream: this sheet had no EOF record
+            if size >= 4 and kind in _CELL_RECORDS or size >= 6 and kind in _MULTI_RECORDS:
+                row, first = struct.unpack_from("<HH", stream, body)
+                last = struct.unpack_from("<H", stream, body + size - 2)[0] if kind in _MULTI_RECORDS else first
+                top, bottom, left, right = min(top, row), max(bottom, row), min(left, first), max(right, first, last)
+        sizes[off] = max(bottom - top + 1, 0) * max(right - left + 1, 0)
+    return sum(sizes[off] for off in offsets)

@@ -1,0 +1,1 @@
+"""What the schema says: schema files, dialect, model, field kinds, rules, layout, identity, roster."""

@@ -1,0 +1,1 @@
+"""Writing workbooks: the locked template, its parts, roster distribution, fill."""
