@@ -106,7 +106,7 @@ def _call(fn: Callable[[Any], Result], task: Any, timeout: float | None, tid: in
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-PRELOAD = ["xltool.collect_tasks", "xltool.reader", "xltool.feedback"]
+PRELOAD = ["xltool.collect.tasks", "xltool.read.reader", "xltool.read.feedback"]
 
 
 def _context() -> Any:
