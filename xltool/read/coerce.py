@@ -23,7 +23,7 @@ from ..spec.kinds import bounds as _bounds
 from ..spec.kinds import expected_en, expected_zh
 from ..spec.kinds import plain_number as _num
 from ..spec.model import Field
-from .cells import CellError, RawCell
+from .cells import CellError, ForgedValue, RawCell
 
 MAX_EXACT = 2**53
 INTEGER_KINDS = ("count", "signed_count", "integer")
@@ -141,9 +141,29 @@ def constant_formula(text: str) -> int | float | None:
 
 def coerce(raw: RawCell, field: Field, *, strict: bool) -> Coerced:
     """One input cell's raw content -> the value for the report, with every problem found."""
+    if raw.formula is None and isinstance(raw.value, ForgedValue):
+        return _forged(raw.value, field)
     if field.numeric:
         return _coerce_number(raw, field, strict)
     return _coerce_text(raw, field, strict)
+
+
+def _forged(value: ForgedValue, f: Field) -> Coerced:
+    """A stored value no spreadsheet program writes: the file was edited outside one. Never cast."""
+    quoted = clip(value)
+    return Coerced(
+        None if f.numeric else "",
+        [
+            Problem(
+                "FORGED_VALUE",
+                "error",
+                f"单元格的存储值「{quoted}」不是表格程序写出的有效内容（文件可能被其他工具改动），请在Excel中重新填写后保存",
+                f"the stored value '{quoted}' is not valid spreadsheet content (the file may have been altered by another tool); retype it in Excel and save",
+                expected_zh(f) if f.numeric else "文字",
+                quoted,
+            )
+        ],
+    )
 
 
 def _blank(raw: RawCell) -> bool:
