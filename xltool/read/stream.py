@@ -134,7 +134,7 @@ class StreamSource:
         part = self._part(sheet)
         with _engine(sheet):
             cached, self._protected[sheet] = scan_sheet_xml(part)
-            cells = _SheetReader(self, cached).read(_xml(part), self._rows.get(sheet))
+            cells = _SheetReader(self, cached).read(part, self._rows.get(sheet))
         self._cells[sheet] = cells
         return cells
 
@@ -206,14 +206,19 @@ class _SheetReader:
         self.cached = cached
         self.shared_formulae: dict[str | None, Any] = {}
 
-    def read(self, root: Any, limit: int | None) -> dict[tuple[int, int], RawCell]:
+    def read(self, part: bytes, limit: int | None) -> dict[tuple[int, int], RawCell]:
+        """Rows in document order up to the last one the layout needs; like openpyxl's iterator it
+        never parses past that row, so whatever follows (conditional formats, junk) costs nothing."""
         cells: dict[tuple[int, int], RawCell] = {}
-        data = root.find(_MAIN + "sheetData")
         row_counter, counter = 0, 1
-        for row in data.iterfind(_ROW) if data is not None else ():
+        rows = etree.iterparse(
+            io.BytesIO(part), events=("end",), tag=_ROW, resolve_entities=False, no_network=True, huge_tree=False
+        )
+        for _event, row in rows:
             r_attr = row.get("r")
             row_counter = _row_number(r_attr) if r_attr is not None else row_counter + 1
             parsed = self._row(row, row_counter)
+            row.clear(keep_tail=True)
             if limit is not None and row_counter > limit:
                 break
             if counter > row_counter:
