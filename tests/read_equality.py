@@ -15,11 +15,13 @@ from xltool.read.stream import StreamSource
 
 
 def verdict(outcome: Any) -> Any:
-    """What a read decides: the report (without its read time) and the issues, or the refusal."""
+    """What a read decides: the report (without its read time) and the issues, or the refusal's code
+    (not which sheet it names: openpyxl fails on a broken sheet while loading, before it knows which
+    one the reader wanted; the stream names it)."""
     if isinstance(outcome, InputFileError):
-        return ("refused", outcome.code, outcome.details.get("sheet"))
+        return ("refused", outcome.code)
     if isinstance(outcome, SourceError):
-        return ("unreadable", outcome.sheet)
+        return ("unreadable",)
     report = dict(outcome.report)
     report["_meta"] = {k: v for k, v in report["_meta"].items() if k != "read_at"}
     return json.dumps(report, ensure_ascii=False, sort_keys=True, default=repr), outcome.issues
@@ -59,7 +61,7 @@ def install(monkeypatch: Any) -> None:
             return original_open(data, kind, reference=reference)
         except SourceError:
             if kind in ("xlsx", "xlsm") and not reference:  # refused on opening: openpyxl must refuse too
-                ref = _attempt(original_open, data, kind, True)
+                ref = _attempt(lambda: original_open(data, kind, reference=True))
                 if not isinstance(ref, SourceError):
                     ref.close()
                     raise AssertionError("the stream could not open a workbook openpyxl opens") from None

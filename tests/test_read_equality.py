@@ -23,8 +23,12 @@ MODEL = load_model("annual-report-2021")
 
 
 def filled() -> bytes:
-    values = {p: (float(v) if type(v).__name__ == "Decimal" else v) for p, v in flatten(MODEL, valid_report("2021")).items()}
-    opts = TemplateOptions(year=2023, org_name="示例县城关镇人民政府", level="township", issue_date="2024-01-05", values=values)
+    values = {
+        p: (float(v) if type(v).__name__ == "Decimal" else v) for p, v in flatten(MODEL, valid_report("2021")).items()
+    }
+    opts = TemplateOptions(
+        year=2023, org_name="示例县城关镇人民政府", level="township", issue_date="2024-01-05", values=values
+    )
     return write_template(MODEL, opts)[0]
 
 
@@ -66,7 +70,9 @@ def test_forged_stored_values_are_issues(reference: bool, tmp_path: Path) -> Non
     path = tmp_path / "forged.xlsx"
     path.write_bytes(with_stored(filled(), {box(p): text for p, text in FORGED.items()}))
     result = read_workbook(path, model=MODEL, reference=reference)
-    forged = sorted((i.pointer, i.sheet, i.cell, i.severity, i.found) for i in result.issues if i.code == "FORGED_VALUE")
+    forged = sorted(
+        (i.pointer, i.sheet, i.cell, i.severity, i.found) for i in result.issues if i.code == "FORGED_VALUE"
+    )
     assert forged == sorted((p, *box(p), "error", text) for p, text in FORGED.items())
     assert [result.values[p] for p in FORGED] == [None, None, ""]
     assert result.exit_code == 1

@@ -15,8 +15,13 @@ The library API is small and deliberate (imported lazily, so ``xltool --help`` s
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
+
+# lxml is installed for the fast reader (read/stream.py); openpyxl would switch to it as soon as it is
+# importable. Keep openpyxl on defusedxml, the parser the safety design counts on (test_safety).
+os.environ["OPENPYXL_LXML"] = "False"
 
 from .base.version import __version__
 

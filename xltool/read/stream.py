@@ -29,8 +29,6 @@ _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-_VT = "{http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes}"
-_CUSTOM = "{http://schemas.openxmlformats.org/officeDocument/2006/custom-properties}"
 _WORKBOOK_TYPES = [
     f"application/vnd.ms-excel.{kind}.main+xml" for kind in ("template.macroEnabled", "sheet.macroEnabled")
 ] + [f"application/vnd.openxmlformats-officedocument.spreadsheetml.{kind}.main+xml" for kind in ("template", "sheet")]
@@ -65,34 +63,63 @@ class StreamSource:
         with _engine():
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             self._names = set(self._zip.namelist())
-            types = _xml(self._zip.read("[Content_Types].xml"))
+            types = _package_parts(self._zip, self._names)
             overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterfind(_CT + "Override")}
-            part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), "/xl/workbook.xml").lstrip("/")
+            defaults = {d.get("ContentType") for d in types.iterfind(_CT + "Default")}
+            part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
+            if part is None and not defaults.intersection(_WORKBOOK_TYPES):
+                raise SourceError("File contains no valid workbook part")
+            part = (part or "/xl/workbook.xml").lstrip("/")
             self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
             book = _xml(self._zip.read(part))
-            rels = self._rels(part)
+            rels = self._rels(part, required=True)
             self._paths: dict[str, str] = {}
             self._order: list[str] = []
             for sheet in book.iterfind(f"{_MAIN}sheets/{_MAIN}sheet"):
+                rid = sheet.get(_REL + "id")
+                if not rid:
+                    continue  # as openpyxl: an invalid sheet entry is left out,
+                target = rels[rid]  # an unknown relationship makes the workbook unreadable,
+                if target not in self._names:
+                    continue  # and a sheet without its part is not in the workbook
                 name = sheet.get("name", "")
                 self._order.append(name)
-                self._paths[name] = rels.get(sheet.get(_REL + "id", ""), "")
+                self._paths[name] = target
+                self._check_head(target)
             self._names_map: dict[str, str] = {}
             for dn in book.iterfind(f"{_MAIN}definedNames/{_MAIN}definedName"):
                 if dn.get("localSheetId") is None:
                     self._names_map[dn.get("name", "")] = str(dn.text)  # openpyxl: str(None) for an empty name
             pr = book.find(_MAIN + "workbookPr")
             self._mac_epoch = pr is not None and pr.get("date1904", "").lower() in ("1", "true")
-        self._strings: list[str] | None = None
-        self._styles: tuple[frozenset[int], frozenset[int]] | None = None
+            self._strings: list[str] | None = None
+            self._shared()
+            self._styles: tuple[frozenset[int], frozenset[int]] | None = None
+            self._date_styles()
+            self._custom = _custom_properties(self._zip, self._names)
+
         self._rows: dict[str, int] = {}
         self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
         self._protected: dict[str, bool] = {}
 
-    def _rels(self, part: str) -> dict[str, str]:
+    def _check_head(self, part: str) -> None:
+        """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
+        <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
+        self._rels(part)
+        heads = etree.iterparse(
+            io.BytesIO(self._zip.read(part)),
+            events=("end",),
+            tag=(_MAIN + "dimension", _MAIN + "sheetData"),
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+        )
+        next(heads, None)
+
+    def _rels(self, part: str, required: bool = False) -> dict[str, str]:
         folder, base = posixpath.split(part)
         path = posixpath.join(folder, "_rels", base + ".rels")
-        if path not in self._names:
+        if path not in self._names and not required:
             return {}
         out = {}
         for rel in _xml(self._zip.read(path)).iterfind(_PKG_REL + "Relationship"):
@@ -145,17 +172,7 @@ class StreamSource:
         return dict(self._names_map)
 
     def custom_properties(self) -> dict[str, str]:
-        if "docProps/custom.xml" not in self._names:
-            return {}
-        out: dict[str, str] = {}
-        with _engine():
-            for prop in _xml(self._zip.read("docProps/custom.xml")).iterfind(_CUSTOM + "property"):
-                value = next(iter(prop), None)
-                link = prop.get("linkTarget")
-                if value is None or not value.tag.startswith(_VT):
-                    continue
-                out[prop.get("name", "")] = link if link is not None else _prop_text(value)
-        return out
+        return dict(self._custom)
 
     def protected_sheets(self) -> set[str]:
         out = set()
@@ -170,15 +187,36 @@ class StreamSource:
         self._zip.close()
 
 
-def _prop_text(value: Any) -> str:
-    kind, text = value.tag[len(_VT) :], value.text or ""
-    if kind in ("i4", "int"):
-        return str(int(text))
-    if kind == "r8":
-        return str(float(text))
-    if kind == "bool":
-        return str(text.strip().lower() in ("1", "true"))
-    return text
+def _package_parts(archive: zipfile.ZipFile, names: set[str]) -> Any:
+    """[Content_Types].xml, and docProps/core.xml checked as openpyxl's object model checks them on
+    opening (the reader uses neither's content beyond the workbook part, but a workbook openpyxl
+    refuses must be refused here too)."""
+    from openpyxl.packaging.core import DocumentProperties
+    from openpyxl.packaging.manifest import Manifest
+
+    types = _xml(archive.read("[Content_Types].xml"))
+    Manifest.from_tree(types)
+    if "docProps/core.xml" in names:
+        DocumentProperties.from_tree(_xml(archive.read("docProps/core.xml")))
+    return types
+
+
+def _custom_properties(archive: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
+    """Custom document properties (the template identity) as openpyxl reads them: name -> text."""
+    if "docProps/custom.xml" not in names:
+        return {}
+    import warnings
+
+    from openpyxl.packaging.custom import CustomPropertyList
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about, and skips, properties of unknown types
+        props = CustomPropertyList.from_tree(_xml(archive.read("docProps/custom.xml")))
+    out: dict[str, str] = {}
+    for prop in props:
+        value = getattr(prop, "value", None)
+        out[str(prop.name)] = "" if value is None else str(value)
+    return out
 
 
 def _date_styles(data: bytes) -> tuple[frozenset[int], frozenset[int]]:
