@@ -47,7 +47,7 @@ def with_stored(data: bytes, edits: dict[tuple[str, str], str]) -> bytes:
         for (sheet, cell), text in edits.items():
             name = sheet_part(data, sheet)
             xml = parts.get(name, z.read(name)).decode("utf-8")
-            xml, n = re.subn(rf'(<c r="{cell}"[^>]*>)<v>[^<]*</v>', lambda m: m.group(1) + f"<v>{text}</v>", xml)
+            xml, n = re.subn(rf'(<c r="{cell}"[^>]*>)<v>[^<]*</v>', lambda m, t=text: m.group(1) + f"<v>{t}</v>", xml)
             assert n == 1, (sheet, cell)
             parts[name] = xml.encode("utf-8")
     return rezip(data, replace=parts)

@@ -18,6 +18,7 @@ from decimal import Decimal, DivisionByZero, InvalidOperation
 from typing import Any, NamedTuple
 
 from ..base.text import printable
+from ..check.issues import Severity
 from ..check.validate import decimals_of
 from ..spec.kinds import bounds as _bounds
 from ..spec.kinds import expected_en, expected_zh
@@ -31,7 +32,7 @@ INTEGER_KINDS = ("count", "signed_count", "integer")
 
 class Problem(NamedTuple):
     code: str
-    severity: str  # error | warning
+    severity: Severity
     zh: str
     en: str
     expected: Any = None
@@ -112,7 +113,7 @@ _OPS = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "_
 def _const_eval(node: ast.AST) -> Decimal:
     if isinstance(node, ast.Expression):
         return _const_eval(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return Decimal(repr(node.value)) if isinstance(node.value, float) else Decimal(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         v = _const_eval(node.operand)
@@ -457,7 +458,7 @@ def _coerce_text(raw: RawCell, f: Field, strict: bool) -> Coerced:
             ],
         )
     if _blank(raw):
-        severity = "error" if strict and f.required else "warning"
+        severity: Severity = "error" if strict and f.required else "warning"
         note_zh, note_en = ("（选填）", " (optional)") if not f.required else ("", "")
         return Coerced("", [Problem("BLANK_CELL", severity, f"未填写{note_zh}", f"blank{note_en}", "文字", None)])
     text = raw.value if isinstance(raw.value, str) else _text_of(raw.value)
