@@ -17,10 +17,12 @@ from support import ROOT, fields_file, model_for
 
 from xltool.base.errors import OutputError
 from xltool.spec.identity import KEYS
+from xltool.spec.kinds import KINDS
 from xltool.spec.layout import build_layout, defined_name
 from xltool.spec.model import Model
 from xltool.spec.positions import CHECKS_COLUMNS, CHECKS_STATE_COL, META_KEY_COL, META_VALUE_COL, meta_row, sheet_ref
 from xltool.template.checked import Checked
+from xltool.template.data_validation import BY_KIND
 from xltool.template.writer import TemplateOptions, write_template
 
 OPTS = TemplateOptions(
@@ -245,3 +247,7 @@ def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Pa
         assert out.read_bytes() == (ROOT / "templates" / f"annual-report-{year}.xlsx").read_bytes(), (
             "run `make templates`"
         )
+
+
+def test_every_field_kind_has_a_validation() -> None:
+    assert set(BY_KIND) == set(KINDS)

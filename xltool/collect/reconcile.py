@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.pointers import resolve as get
 from ..check.issues import Issue, count, sort_issues
 from ..check.validate import rule_issues
 from ..spec.layout import Layout
@@ -101,14 +102,6 @@ class Received:
     def order(self) -> tuple[Any, ...]:
         """'Newer' = later file time, then later arrival (then path, for a total order)."""
         return (self.mtime, self.arrived_at, self.paths[0], self.sha256)
-
-
-def get(report: Any, pointer: str) -> Any:
-    for part in pointer.strip("/").split("/"):
-        if not isinstance(report, dict):
-            return None
-        report = report.get(part)
-    return report
 
 
 def _issue(

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .kinds import KINDS as FIELD_KINDS
 from .rules import CHECK_OPS, parse_check, refs_of
 
 ROOT_KEYWORDS = {"x-name", "x-version", "x-years", "x-levels", "x-template", "x-layout", "x-rules"}
 LEAF_KEYWORDS = {"x-label", "x-kind", "x-unit", "x-decimals", "x-identity"}
 IDENTITY_ROLES = {"org_name", "org_code", "year"}
-KINDS = {"count", "signed_count", "amount", "integer", "text", "string", "meta"}
+KINDS = {*FIELD_KINDS, "meta"}
 RULE_KEYS = {"id", "title", "source", "severity", "derives", "levels", "for_each", "check", "message"}
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 

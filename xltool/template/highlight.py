@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from ..check.formulas import failed_mark
 from ..spec.layout import Box, Layout, SheetLayout
-from ..spec.positions import col_letter, sheet_ref
 from ..spec.model import Model
+from ..spec.positions import col_letter, sheet_ref
 from ..spec.rules import refs_of
 
 
