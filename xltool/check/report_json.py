@@ -53,5 +53,6 @@ def detect_schema(report: dict[str, Any]) -> str:
 def json_number(value: Any) -> Any:
     """A Decimal parsed from report JSON back to int or float as written (5 -> 5, 5.0 -> 5.0)."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent  # 'n'/'N'/'F' for NaN and infinity
+        return int(value) if isinstance(exponent, int) and exponent >= 0 and value.is_finite() else float(value)
     return value

@@ -122,7 +122,7 @@ def cross_year(model: Model, layout: Layout, this: dict[str, Any], prev_year: in
         if not rule.cross_year:
             continue
         fc = layout.fields.get(issue.pointer or "")
-        where = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
+        where: dict[str, Any] = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
         zh = f"{issue.message_zh}（上年度指{prev_year}年度已归档的报告）"
         en = f"{issue.message_en} (last year = the archived {prev_year} report)"
         out.append(dataclasses.replace(issue, message_zh=zh, message_en=en, **where))

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from ..base.numbers import decimal_to_number
 from ..base.text import clip, show
+from ..check.issues import Severity
 from ..check.validate import decimals_of
 from ..spec.kinds import KINDS, expected_en, expected_zh
 from ..spec.kinds import bounds as _bounds
@@ -31,7 +32,7 @@ _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 class Problem(NamedTuple):
     code: str
-    severity: str  # error | warning
+    severity: Severity
     zh: str
     en: str
     expected: Any = None
@@ -48,7 +49,9 @@ class Coerced:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def _refused(problems: list[Problem], code: str, severity: str, zh: str, en: str, expected: Any, found: Any) -> Coerced:
+def _refused(
+    problems: list[Problem], code: str, severity: Severity, zh: str, en: str, expected: Any, found: Any
+) -> Coerced:
     """No value: the problems found so far and the one that stops this cell."""
     return Coerced(None, [*problems, Problem(code, severity, zh, en, expected, found)])
 
@@ -309,7 +312,7 @@ def _coerce_text(raw: RawCell, f: Field, strict: bool) -> Coerced:
             ],
         )
     if _blank(raw):
-        severity = "error" if strict and f.required else "warning"
+        severity: Severity = "error" if strict and f.required else "warning"
         note_zh, note_en = ("（选填）", " (optional)") if not f.required else ("", "")
         return Coerced("", [Problem("BLANK_CELL", severity, f"未填写{note_zh}", f"blank{note_en}", "文字", None)])
     text = raw.value if isinstance(raw.value, str) else _text_of(raw.value)

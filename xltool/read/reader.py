@@ -118,7 +118,7 @@ def _place(issues: Iterable[Issue], layout: Layout) -> list[Issue]:
         fc = layout.fields.get(i.pointer or "")
         if fc is not None and not (i.sheet and i.cell):
             i = dataclasses.replace(i, sheet=fc.box.sheet, cell=fc.box.a1)
-        long = {
+        long: dict[str, Any] = {
             k: clip(v, MAX_QUOTED if k in ("expected", "found") else MAX_MESSAGE)
             for k, v in (
                 ("message_zh", i.message_zh),

@@ -49,7 +49,7 @@ _OPS = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "_
 def _const_eval(node: ast.AST) -> Decimal:
     if isinstance(node, ast.Expression):
         return _const_eval(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return Decimal(repr(node.value)) if isinstance(node.value, float) else Decimal(node.value)
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
         v = _const_eval(node.operand)

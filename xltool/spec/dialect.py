@@ -205,6 +205,6 @@ def lint(doc: dict[str, Any]) -> list[Problem]:
     if not fields:
         problems.append(Problem("/properties", "the schema defines no fields with x-kind"))
     problems += _lint_rules(doc, fields)
-    rule_ids = {r.get("id") for r in doc.get("x-rules", []) if isinstance(r, dict)}
+    rule_ids = {str(r["id"]) for r in doc.get("x-rules", []) if isinstance(r, dict) and r.get("id") is not None}
     problems += _lint_layout(doc, fields, rule_ids)
     return problems

@@ -224,8 +224,7 @@ def _table(model: Model, sheet: SheetLayout, block: BlockSpec, top: int, heading
             if t.box.row <= b.row <= t.box.last_row and t.box.col < b.col
         ]
         path += [t.text for t in sorted(header_texts, key=lambda t: t.box.row) if t.box.col <= b.col <= t.box.last_col]
-        cell = FieldCell(fc.pointer, b, tuple(path), fc.derived, fc.height)
-        sheet.fields.append(cell)
+        sheet.fields.append(FieldCell(fc.pointer, b, tuple(path), fc.derived, fc.height))
 
     # check cells: rows below the table, or a column to its right
     by_ptr = {f.pointer: f for f in sheet.fields}
