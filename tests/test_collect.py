@@ -604,10 +604,7 @@ def test_cross_year_warning_names_both_values(world: dict[str, Any]) -> None:
         ("/applications/carried_over/total", 3, 1),
     }
     msg = next(i["message_zh"] for i in issues if i["pointer"].endswith("/total"))
-    assert (
-        msg
-        == "W4 “总计”列：本年度上年结转为3，上年度报告的结转下年度继续办理为1，两者应相等（上年度指2022年度已归档的报告）"
-    )
+    assert msg == "W4 “总计”列：第二项为3，上年度报告的第四项为1，两者应相等（上年度指2022年度已归档的报告）"
 
 
 STATE_LABEL = {

@@ -75,7 +75,8 @@ def _value(value: Any) -> Any:
 
 def _explain(issue: Issue, t: dict[str, Any], lang: str) -> str:
     """One issue for a comment: level and message, then expected and found when known."""
-    known = ((t["expected"], _value(issue.expected)), (t["found"], _value(issue.found)))
+    # a rule's message names and values both sides: neither is this cell's target, so none is listed
+    known = [] if issue.rule else [(t["expected"], _value(issue.expected)), (t["found"], _value(issue.found))]
     parts = t["sep"].join(f"{label}{v}" for label, v in known if v is not None)
     return f"【{t['level'][issue.severity]}】{issue.message(lang)}" + (f"\n{parts}" if parts else "")
 
