@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any
 from ..base.pointers import resolve as get
 from ..check.issues import Issue, count, sort_issues
 from ..check.validate import rule_issues
+from ..spec.identity import norm_name, year_mismatch, year_of
 from ..spec.layout import Layout
 from ..spec.model import Model
 from .archive import Archive, org_stem
@@ -53,7 +53,7 @@ FORMAT_CODES = frozenset({"WRONG_SCHEMA", "WRONG_LAYOUT"})
 
 
 def norm(text: Any) -> str:
-    return "" if text is None else unicodedata.normalize("NFKC", str(text)).replace("\u3000", " ").strip()
+    return norm_name(text)  # one answer: `spec.identity` decides when two names are the same
 
 
 @dataclass(frozen=True)
@@ -135,10 +135,8 @@ def _loads(text: str | None, default: Any) -> Any:
 
 def _file_year(identity: dict[str, str], filled: dict[str, Any]) -> int | None:
     for value in (identity.get("year"), filled.get("year")):
-        try:
-            return int(str(value).strip())
-        except (TypeError, ValueError):
-            continue
+        if year_of(value) is not None:
+            return year_of(value)
     return None
 
 
@@ -208,16 +206,18 @@ def _classify(
                 )
             ],
         )
-    if year is not None and year != ctx.year:
+    mismatch = year_mismatch(ctx.year, year)
+    if mismatch is not None:
         return (
             "wrong_year",
             org,
-            [
+            []
+            if "YEAR_MISMATCH" in codes  # the reader already said it, with the template's year
+            else [
                 _issue(
-                    "WRONG_YEAR",
+                    "YEAR_MISMATCH",
                     "error",
-                    f"此文件是{year}年度的报告，本次收集的是{ctx.year}年度，请使用新下发的模板填写",
-                    f"this file is the {year} report; this collection is for {ctx.year}; fill in the template you were sent",
+                    *mismatch,
                     ctx.layout,
                     ctx.model.identity_fields.get("year"),
                     expected=ctx.year,
