@@ -28,6 +28,8 @@ from typing import Any
 
 from ..base.errors import InputFileError
 from ..read import safety
+from ..read.refusals import MESSAGES, too_large
+from ..read.signatures import is_ole, is_zip
 
 TEMP_PREFIXES = ("~$", ".~lock.", "~wrl", "._", ".~")
 TEMP_SUFFIXES = (".tmp", ".temp", ".crdownload", ".part", ".partial", "~", ".bak", ".wbk")
@@ -59,10 +61,7 @@ VERDICTS = {  # code -> (Chinese, English) for entries decided before any parser
         "压缩包已损坏或不完整，无法解压，请重新打包后提交",
         "the zip archive is damaged or incomplete and cannot be unpacked; pack it again and resubmit",
     ),
-    "FILE_TOO_LARGE": (
-        "文件过大（{mb:.1f} MB，上限 {limit_mb:.1f} MB），请检查是否提交错了文件",
-        "the file is too large ({mb:.1f} MB, limit {limit_mb:.1f} MB); right file?",
-    ),
+    "FILE_TOO_LARGE": MESSAGES["FILE_TOO_LARGE"],
 }
 
 
@@ -77,7 +76,7 @@ class Verdict:
 def verdict(code: str, **details: Any) -> Verdict:
     fmt = dict(details)
     if code == "FILE_TOO_LARGE":
-        fmt = {"mb": details["size"] / 1048576, "limit_mb": details["limit"] / 1048576}
+        fmt = too_large(details["size"], details["limit"])
     zh, en = VERDICTS[code]
     return Verdict(code, zh.format(**fmt), en.format(**fmt), details)
 
@@ -149,7 +148,7 @@ def _zip_names(data: bytes) -> set[str] | None:
 
 def content_ext(name: str, data: bytes) -> str:
     """Extension for the stored copy: by content for workbooks, else the received one."""
-    if data[:4] == b"PK\x03\x04":
+    if is_zip(data):
         names = _zip_names(data) or set()
         if "xl/vbaProject.bin" in names:
             return "xlsm"
@@ -158,7 +157,7 @@ def content_ext(name: str, data: bytes) -> str:
         if "content.xml" in names and "mimetype" in names:
             return "ods"
         return "zip" if names else (_ext_of(name) or "bin")
-    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    if is_ole(data):
         return _ext_of(name) if _ext_of(name) in ("xls", "doc", "ppt", "xlsx") else "xls"
     return _ext_of(name) or "bin"
 
@@ -301,7 +300,7 @@ def _file(root: Path, rel: str, st: os.stat_result) -> Iterator[Entry | Skipped]
             data=data,
         )
         return
-    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06") and rel.lower().endswith(".zip"):
+    if is_zip(data) and rel.lower().endswith(".zip"):
         names = _zip_names(data)
         if names is None or not _is_workbook_zip(names):  # a real attachment (or a broken one)
             yield from _attachment(rel, data, st.st_mtime)
