@@ -16,7 +16,6 @@ A run killed at any point is completed by the next run; a run that finds nothing
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import json
 from collections import Counter
@@ -25,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..base.clock import utc_now_precise as _now
 from ..base.errors import XltoolError
 from ..check.evaluate import previous_pointers
 from ..spec.identity import model_for
@@ -100,10 +100,6 @@ class CollectResult:
                 ("已跳过：" if zh else "skipped: ") + "; ".join(f"{s['path']} ({s['reason']})" for s in self.skipped)
             )
         return "\n".join(lines)
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _resolve_model(schema: str | None, year: int | None) -> Model:

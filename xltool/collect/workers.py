@@ -26,6 +26,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from ..base.internals import worker_processes
+
 T = TypeVar("T")
 Result = dict[str, Any]
 
@@ -145,7 +147,7 @@ class _Pool:
 
     def kill(self) -> None:
         """Stop every worker now (a hung task): the pool is broken afterwards."""
-        for proc in list(getattr(self.executor, "_processes", {}).values()):
+        for proc in worker_processes(self.executor):
             try:
                 proc.kill()
             except (OSError, AttributeError):
