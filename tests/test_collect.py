@@ -365,7 +365,7 @@ def build_inbox(root: Path) -> Scenario:
         204,
         Expect("wrong_format", None),
     )
-    stranger = ("邻县某镇人民政府", "11330000MD0000001X", "township")
+    stranger = ("邻县某镇人民政府", "11330000MD0000001Q", "township")
     add("其他/邻县.xlsx", workbook(stranger, values(stranger)), 205, Expect("unknown_org", None, 1, 0))
     # temp and lock files
     skipped = ["乡镇/~$城关镇.xlsx", "乡镇/.~lock.城关镇.xlsx#", "部门/Thumbs.db"]
@@ -552,7 +552,7 @@ def test_archive_contents_exactly(world: dict[str, Any]) -> None:
     expected = {".lock", "index.sqlite", "status-2022.xlsx", "status-2023.xlsx"}
     expected |= {f"{SCHEMA}/2022/{ORGS[i][0]}.json" for i in PREV.values()}
     stems = {o: o.replace("/", "_") for o in accepted}
-    stems["示例县城市管理_综合执法局"] += "-" + sha(b"11330000MC0000011X")[:8]  # collides with 城市管理/综合执法局
+    stems["示例县城市管理_综合执法局"] += "-" + sha(b"11330000MC0000011P")[:8]  # collides with 城市管理/综合执法局
     expected |= {f"{COLLECTION}/{stems[o]}.json" for o in accepted}
     r = ORGS[3][0]
     expected |= {

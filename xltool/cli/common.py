@@ -197,6 +197,14 @@ def guard_output(output: Path | None, inputs: Iterable[Path | None], *, folder: 
             "the output path is a folder; give a file name",
             path=str(output),
         )
+    parent = next((p for p in output.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise XltoolError(
+            "NOT_A_FOLDER",
+            f"{parent} 是文件而不是目录，无法在其中写出",
+            f"{parent} is a file, not a folder; cannot write inside it",
+            path=str(output),
+        )
     for source in inputs:
         if source is None:
             continue
