@@ -34,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [p for p in (str(ROOT), str(HERE)) if p not in sys.path]
 
+from support import credit_code  # noqa: E402
+
 from xltool.base.errors import XltoolError  # noqa: E402
 from xltool.check.evaluate import flatten  # noqa: E402
 from xltool.check.issues import count  # noqa: E402
@@ -86,10 +88,10 @@ DEPTS = [
     "县城市管理_综合执法局",
 ]
 ORGS = [
-    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", f"11330000MB{n:07d}X", "township")
+    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", credit_code(f"11330000MB{n:07d}"), "township")
     for n, t in enumerate(TOWNS)
 ]
-ORGS += [(f"示例{d}", f"11330000MC{n:07d}X", "county_department") for n, d in enumerate(DEPTS)]
+ORGS += [(f"示例{d}", credit_code(f"11330000MC{n:07d}"), "county_department") for n, d in enumerate(DEPTS)]
 SCHEMA = "annual-report-2021"
 COLLECTION = f"{SCHEMA}/2023"
 
@@ -588,7 +590,7 @@ def test_feedback_workbooks_list_the_problems(world: dict[str, Any]) -> None:
     wb = openpyxl.load_workbook(fb, read_only=True)
     listing = [[c for c in row] for row in wb["问题清单"].iter_rows(values_only=True)]
     wb.close()
-    assert any(row[3] == "WRONG_YEAR" and "2022年度" in row[4] for row in listing if row and len(row) > 4)
+    assert any(row[3] == "YEAR_MISMATCH" and "2022年度" in row[4] for row in listing if row and len(row) > 4)
 
 
 def test_cross_year_warning_names_both_values(world: dict[str, Any]) -> None:
