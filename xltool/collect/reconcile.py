@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.pointers import resolve as get
 from ..check.issues import Issue, count, sort_issues
 from ..check.validate import rule_issues
 from ..spec.identity import norm_name, year_mismatch, year_of
@@ -103,14 +104,6 @@ class Received:
         return (self.mtime, self.arrived_at, self.paths[0], self.sha256)
 
 
-def get(report: Any, pointer: str) -> Any:
-    for part in pointer.strip("/").split("/"):
-        if not isinstance(report, dict):
-            return None
-        report = report.get(part)
-    return report
-
-
 def _issue(
     code: str, severity: str, zh: str, en: str, layout: Layout | None, pointer: str | None = None, **kw: Any
 ) -> Issue:
@@ -129,7 +122,7 @@ def cross_year(model: Model, layout: Layout, this: dict[str, Any], prev_year: in
         if not rule.cross_year:
             continue
         fc = layout.fields.get(issue.pointer or "")
-        where = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
+        where: dict[str, Any] = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
         zh = f"{issue.message_zh}（上年度指{prev_year}年度已归档的报告）"
         en = f"{issue.message_en} (last year = the archived {prev_year} report)"
         out.append(dataclasses.replace(issue, message_zh=zh, message_en=en, **where))

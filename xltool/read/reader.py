@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.errors import InputFileError
+from ..base.text import clip
 from ..check.evaluate import derive, eval_expr, unflatten
 from ..check.issues import Issue, exit_code, sort_issues
 from ..check.validate import decimal_issues, rule_issues, schema_issues
@@ -28,7 +29,7 @@ from ..spec.model import Model
 from ..spec.rules import input_refs, refs_of
 from . import safety
 from .cells import CellSource, SourceError, open_source
-from .coerce import clip, coerce
+from .coerce import coerce
 from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
 from .recognize import check_identity, fail, find_identity
 
@@ -114,7 +115,7 @@ def _place(issues: Iterable[Issue], layout: Layout) -> list[Issue]:
         fc = layout.fields.get(i.pointer or "")
         if fc is not None and not (i.sheet and i.cell):
             i = dataclasses.replace(i, sheet=fc.box.sheet, cell=fc.box.a1)
-        long = {
+        long: dict[str, Any] = {
             k: clip(v, MAX_QUOTED if k in ("expected", "found") else MAX_MESSAGE)
             for k, v in (
                 ("message_zh", i.message_zh),
