@@ -243,13 +243,13 @@ def collapse_blanks(issues: list[Issue], lang: str) -> list[Issue]:
     """Text output: more than a few BLANK_CELL warnings of one sheet become one line per sheet (JSON keeps all)."""
     per_sheet: dict[str, list[Issue]] = {}
     for i in issues:
-        if i.code == "BLANK_CELL":
+        if i.code == "BLANK_CELL" and i.severity == "warning":
             per_sheet.setdefault(i.sheet or "", []).append(i)
     crowded = {s for s, found in per_sheet.items() if len(found) > BLANK_COLLAPSE}
     out: list[Issue] = []
     for i in issues:
         sheet = i.sheet or ""
-        if i.code != "BLANK_CELL" or sheet not in crowded:
+        if i.code != "BLANK_CELL" or i.severity != "warning" or sheet not in crowded:
             out.append(i)
         elif per_sheet[sheet][0] is i:
             n, first = len(per_sheet[sheet]), per_sheet[sheet][0]
