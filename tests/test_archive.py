@@ -349,7 +349,7 @@ def test_bad_arguments_and_an_unreadable_roster_stop_the_run(tmp_path: Path) -> 
 
 
 def test_status_workbook_is_reproducible_and_safe(tmp_path: Path) -> None:
-    evil = ('=HYPERLINK("http://x","点我")', "11330000MB9999999X", "township")
+    evil = ('=HYPERLINK("http://x","点我")', "11330000MB9999999F", "township")
     inbox = tmp_path / "inbox"
     _put(inbox, "=cmd|' /C calc'!A0.xlsx", workbook(evil, values(evil)), 0)
     result = collect(inbox, tmp_path / "archive", year=2023, jobs=1)
