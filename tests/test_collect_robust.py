@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -18,7 +20,7 @@ from test_collect import ORGS, SCHEMA, _put, values, workbook, write_roster
 
 from xltool.base.errors import XltoolError
 from xltool.collect.run import collect
-from xltool.collect.status import OrgRow, Status
+from xltool.collect.status import OrgRow, Status, load_status
 from xltool.collect.status_workbook import MAX_LINKS, status_workbook
 
 YEAR = 2023
@@ -181,3 +183,130 @@ def test_a_feedback_file_that_cannot_be_written_is_reported(tmp_path: Path) -> N
     assert [p["code"] for p in result.problems] == ["FEEDBACK_FAILED"] and result.exit_code == 1
     assert result.status.orgs[0].feedback is None
     assert "反馈文件未能生成" in result.summary() and "feedback file not written" in result.summary("en")
+
+
+# -- an edited or damaged index, a full disk, an archive that cannot be written ---------------------
+
+
+def _collected(tmp_path: Path, n: int = 2) -> tuple[Path, Path]:
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    for i in range(n):
+        _put(inbox, f"{i}.xlsx", workbook(ORGS[i], values(ORGS[i], i)), i)
+    assert collect(inbox, archive, year=YEAR, jobs=1).exit_code == 0
+    return inbox, archive
+
+
+def test_paths_from_an_edited_index_never_leave_the_archive(tmp_path: Path) -> None:
+    inbox, archive = _collected(tmp_path)
+    conn = sqlite3.connect(archive / "index.sqlite")
+    with conn:
+        conn.execute("UPDATE org_files SET stem='../../../逃逸' WHERE org_key=?", (ORGS[0][1],))
+        conn.execute("UPDATE submissions SET archive_path='../../逃逸.json', version=NULL")
+    conn.close()
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if "archive" not in p.parts)
+    _put(inbox, "0-改.xlsx", workbook(ORGS[0], values(ORGS[0], 0, **{"/overview": "改"})), 9)
+    result = collect(inbox, archive, year=YEAR, jobs=1)
+    after = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if "archive" not in p.parts)
+    assert after == sorted([*before, "inbox/0-改.xlsx"])  # nothing written outside the archive
+    stem = result.status.orgs[0].current
+    assert stem is not None and stem.startswith(f"{CURRENT}/") and ".." not in stem and (archive / stem).is_file()
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:3000])
+
+
+def _scribble(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[4096:8192] = b"\xa5" * 4096  # the second page and on: table b-trees
+    path.write_bytes(bytes(data))
+
+
+def _drop_column(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE submissions DROP COLUMN file_mtime")
+    conn.close()
+
+
+def _bad_json(path: Path) -> None:
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("UPDATE submissions SET state='errors', is_current=0, issues_json='[{\"code\": '")
+        conn.execute("UPDATE reads SET identity_json='{oops'")
+    conn.close()
+
+
+@pytest.mark.parametrize("damage", [_truncate, _scribble, _drop_column, _bad_json])
+def test_a_damaged_index_is_refused_with_how_to_rebuild_it(tmp_path: Path, damage: object) -> None:
+    inbox, archive = _collected(tmp_path)
+    index = archive / "index.sqlite"
+    assert callable(damage)
+    damage(index)
+    for run in (
+        lambda: collect(inbox, archive, year=YEAR, jobs=1),
+        lambda: load_status(archive).as_dict(),
+    ):
+        with pytest.raises(XltoolError) as err:
+            run()
+        assert err.value.code == "INDEX_CORRUPT" and "index.sqlite.bad" in err.value.message_en
+    for cmd in (
+        ["collect", str(inbox), "--archive", str(archive), "--year", "2023"],
+        ["status", "--archive", str(archive)],
+    ):
+        r = subprocess.run([sys.executable, "-m", "xltool", *cmd], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 2 and "Traceback" not in r.stderr and "[INDEX_CORRUPT]" in r.stderr, r.stderr
+    index.rename(archive / "index.sqlite.bad")  # what the message says: the rerun rebuilds it
+    again = collect(inbox, archive, year=YEAR, jobs=1)
+    assert again.exit_code == 0 and [o.state for o in again.status.orgs] == ["accepted", "accepted"]
+
+
+@contextmanager
+def _mounted(where: Path, size: str) -> Iterator[Path]:
+    """A small tmpfs (needs root; elsewhere the test cannot run and says so)."""
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("mounting a tmpfs needs root")
+        pytest.skip("mounting a tmpfs needs root")
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_disk_stops_the_run_with_a_typed_error(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    for i in range(12):  # ~12 x 60 KB sources, their JSON and feedback: more than 512 KB
+        _put(inbox, f"{i}.xlsx", workbook(ORGS[i], values(ORGS[i], i)), i)
+    with _mounted(tmp_path / "small", "512k") as disk:
+        with pytest.raises(XltoolError) as err:
+            collect(inbox, disk / "archive", year=YEAR, jobs=1)
+        assert err.value.code == "DISK_FULL" and "磁盘空间已满" in err.value.message_zh
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "xltool",
+                "collect",
+                str(inbox),
+                "--archive",
+                str(disk / "archive"),
+                "--year",
+                "2023",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert r.returncode == 2 and "Traceback" not in r.stderr and "[DISK_FULL]" in r.stderr, r.stderr
+        assert [p.name for p in (disk / "archive").rglob(".tmp-*")] == []  # no half-written file left
+
+
+def test_an_archive_that_cannot_be_written_stops_the_run(tmp_path: Path) -> None:
+    inbox, _ = _collected(tmp_path, 1)
+    with _mounted(tmp_path / "ro", "1m") as disk:
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        with pytest.raises(XltoolError) as err:
+            collect(inbox, disk / "archive", year=YEAR, jobs=1)
+        assert err.value.code == "ARCHIVE_UNWRITABLE" and err.value.path == str(disk / "archive")

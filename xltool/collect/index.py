@@ -152,9 +152,10 @@ class Index:
             have = [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]
             if not have and not create:
                 continue  # an index being read only: a table never written is empty
-            if table == "reads" and have and "reader" not in have and create:
-                with self.conn:
-                    self.conn.execute("ALTER TABLE reads ADD COLUMN reader")
+            if table == "reads" and have and "reader" not in have:  # an index older than the column
+                if create:
+                    with self.conn:
+                        self.conn.execute("ALTER TABLE reads ADD COLUMN reader")
                 have.append("reader")
             lacking = [c for c in columns if c not in have]
             if lacking:

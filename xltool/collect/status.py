@@ -22,6 +22,7 @@ from typing import Any
 
 from ..base.errors import XltoolError
 from .archive import INDEX
+from .failures import archive_errors
 from .index import Index
 from .orgs import org_key
 from .reconcile import PROBLEMS, order
@@ -247,6 +248,11 @@ def build_status(db: Index, archive: str, schema: str, year: int, levels: dict[s
 def load_status(archive: str | Path, *, year: int | None = None, schema: str | None = None) -> Status:
     """The overview of one collection in an archive; the latest year (and its schema) by default."""
     path = Path(archive) / INDEX
+    with archive_errors(Path(archive), path):
+        return _load(archive, path, year, schema)
+
+
+def _load(archive: str | Path, path: Path, year: int | None, schema: str | None) -> Status:
     try:
         db = Index(path, create=False)
     except FileNotFoundError:
