@@ -4,10 +4,13 @@ roster, stale feedback, an edited or damaged index, a full disk, a killed parent
 from __future__ import annotations
 
 import io
+import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +22,7 @@ import pytest
 from test_collect import ORGS, SCHEMA, _put, values, workbook, write_roster
 
 from xltool.base.errors import XltoolError
+from xltool.collect import intake
 from xltool.collect.run import collect
 from xltool.collect.status import OrgRow, Status, load_status
 from xltool.collect.status_workbook import MAX_LINKS, status_workbook
@@ -310,3 +314,97 @@ def test_an_archive_that_cannot_be_written_stops_the_run(tmp_path: Path) -> None
         with pytest.raises(XltoolError) as err:
             collect(inbox, disk / "archive", year=YEAR, jobs=1)
         assert err.value.code == "ARCHIVE_UNWRITABLE" and err.value.path == str(disk / "archive")
+
+
+# -- a killed parent, the read cache, the summary in English ----------------------------------------
+
+
+def _live_descendants(pid: int) -> set[int]:
+    """Processes below `pid` that are still running (zombies do not count), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] != "Z":
+                parents[int(entry)] = int(fields[1])
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = {c for c, pp in parents.items() if pp == p}
+        found |= kids
+        todo += kids
+    return found
+
+
+def test_workers_and_their_temp_folder_go_when_the_parent_is_killed(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    for i in range(6):
+        _put(inbox, f"{i}.xlsx", workbook(ORGS[i], values(ORGS[i], i)), i)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    script = Path(__file__).with_name("test_collect.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(inbox), str(tmp_path / "archive"), "--year", "2023", "--jobs", "2"]
+        + ["--sleep", "file=30"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temp)},
+        encoding="utf-8",
+    )
+    assert proc.stdout is not None
+    while json.loads(proc.stdout.readline())["kind"] != "file":
+        pass
+    below = _live_descendants(proc.pid)
+    assert len(below) >= 3  # the forkserver and two workers (and the resource tracker)
+    assert [p.name for p in temp.iterdir() if p.name.startswith("pymp-")] != []
+    os.kill(proc.pid, signal.SIGKILL)  # the main process only
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and (below & _live_descendants(1) - {proc.pid}):
+        time.sleep(0.2)
+    alive = {p for p in below if Path(f"/proc/{p}").exists() and " Z " not in Path(f"/proc/{p}/stat").read_text()}
+    assert alive == set()
+    assert [p.name for p in temp.iterdir() if p.name.startswith("pymp-")] == []
+
+
+def test_cached_reads_are_not_reused_by_another_xltool_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inbox, archive = _collected(tmp_path)
+    assert collect(inbox, archive, year=YEAR, jobs=1).read == 0  # same reader: nothing read again
+    monkeypatch.setattr(intake, "__version__", "99.0.0")
+    again = collect(inbox, archive, year=YEAR, jobs=1)
+    assert again.read == 2 and again.exit_code == 0
+    conn = sqlite3.connect(archive / "index.sqlite")
+    readers = {r for (r,) in conn.execute("SELECT reader FROM reads")}
+    conn.close()
+    assert len(readers) == 1 and next(iter(readers)).startswith("99.0.0/")
+
+
+def test_summary_in_english_and_counts_labelled(tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    book = workbook(ORGS[0], values(ORGS[0]))
+    _put(inbox, "a.xlsx", book, 0)
+    _put(inbox, "a-副本.xlsx", book, 0)  # identical bytes under a second name
+    _put(inbox, "b.xlsx", workbook(ORGS[1], values(ORGS[1], 1)), 1)
+    _put(inbox, "说明.txt", b"hello", 2)
+    with zipfile.ZipFile(inbox / "附件.zip", "w") as zf:
+        zf.writestr("c.xlsx", workbook(ORGS[2], values(ORGS[2], 2)))
+    r = subprocess.run(
+        [sys.executable, "-m", "xltool", "collect", str(inbox), "--archive", str(tmp_path / "a"), "--year", "2023"]
+        + ["--lang", "en"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 1, r.stderr
+    last = r.stdout.strip().splitlines()[-1]
+    assert last == (
+        "collected (2023): organisations: accepted 3, missing 0; 5 file(s): accepted 3, duplicate 1, unreadable 1;"
+        " 1 file(s) not attributed"
+    )
+    assert r.stderr.strip().splitlines()[-1] == last  # the progress' last line, in English too
+    assert "5 file(s) received (4 distinct" in r.stdout
