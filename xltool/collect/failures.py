@@ -24,10 +24,10 @@ class ArchiveError(XltoolError):
 def index_corrupt(path: Path | str, detail: str) -> ArchiveError:
     return ArchiveError(
         "INDEX_CORRUPT",
-        f"归档索引已损坏（{detail}）。请将 {path} 改名移走（例如 index.sqlite.bad），再用原收件目录重新运行"
-        " collect：索引会根据收件目录和 sources/ 中保存的原文件重建",
+        f"归档索引已损坏（{detail}）。请将 {path} 改名移走（例如 index.sqlite.bad），再对此前收集过的收件目录"
+        "重新运行 collect：索引会根据收件目录中的文件重建",
         f"the archive index is damaged ({detail}). Move {path} aside (e.g. rename it index.sqlite.bad) and run"
-        " collect again on the same inbox: the index is rebuilt from the inbox and the files kept in sources/",
+        " collect again on the inbox(es) collected so far: the index is rebuilt from their files",
         path=str(path),
         details={"detail": detail},
     )
