@@ -11,21 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.pointers import resolve as get
 from ..check.issues import Issue
 from ..check.validate import rule_issues
+from ..spec.identity import year_mismatch, year_of
 from ..spec.layout import Layout
 from ..spec.model import Model
 from .orgs import OrgRef, Orgs, norm
 
 FORMAT_CODES = frozenset({"WRONG_SCHEMA", "WRONG_LAYOUT"})
-
-
-def get(report: Any, pointer: str) -> Any:
-    for part in pointer.strip("/").split("/"):
-        if not isinstance(report, dict):
-            return None
-        report = report.get(part)
-    return report
 
 
 def _issue(
@@ -46,7 +40,7 @@ def cross_year(model: Model, layout: Layout, this: dict[str, Any], prev_year: in
         if not rule.cross_year:
             continue
         fc = layout.fields.get(issue.pointer or "")
-        where = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
+        where: dict[str, Any] = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
         zh = f"{issue.message_zh}（上年度指{prev_year}年度已归档的报告）"
         en = f"{issue.message_en} (last year = the archived {prev_year} report)"
         out.append(dataclasses.replace(issue, message_zh=zh, message_en=en, **where))
@@ -59,10 +53,8 @@ def loads(text: str | None, default: Any) -> Any:
 
 def _file_year(identity: dict[str, str], filled: dict[str, Any]) -> int | None:
     for value in (identity.get("year"), filled.get("year")):
-        try:
-            return int(str(value).strip())
-        except (TypeError, ValueError):
-            continue
+        if year_of(value) is not None:
+            return year_of(value)
     return None
 
 
@@ -133,16 +125,18 @@ def classify(
                 )
             ],
         )
-    if year is not None and year != ctx.year:
+    mismatch = year_mismatch(ctx.year, year)
+    if mismatch is not None:
         return (
             "wrong_year",
             org,
-            [
+            []
+            if "YEAR_MISMATCH" in codes  # the reader already said it, with the template's year
+            else [
                 _issue(
-                    "WRONG_YEAR",
+                    "YEAR_MISMATCH",
                     "error",
-                    f"此文件是{year}年度的报告，本次收集的是{ctx.year}年度，请使用新下发的模板填写",
-                    f"this file is the {year} report; this collection is for {ctx.year}; fill in the template you were sent",
+                    *mismatch,
                     ctx.layout,
                     ctx.model.identity_fields.get("year"),
                     expected=ctx.year,

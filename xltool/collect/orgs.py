@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from ..spec.identity import norm_name
+
 
 def norm(text: Any) -> str:
-    return "" if text is None else unicodedata.normalize("NFKC", str(text)).replace("\u3000", " ").strip()
+    return norm_name(text)  # one answer: `spec.identity` decides when two names are the same
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ def _sheets(b: _Book, status: Status) -> None:
     for i, f in enumerate(status.files):
         r = 1 + i
         version = f["version"] if f["state"] in ("accepted", "superseded") else None
-        values: tuple[Any, ...] = (
+        values = (
             f["path_in_inbox"],
             None,
             f["org_name"],

@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ..base.errors import XltoolError
+from ..spec.identity import year_of
 from .index import Index
 
 
 def _year_of(identity: dict[str, object], filled: dict[str, object]) -> int | None:
     for value in (identity.get("year"), filled.get("year")):
-        text = str(value or "").strip()
-        if text.isdigit():
-            return int(text)
+        if year_of(value) is not None:
+            return year_of(value)
     return None
 
 
