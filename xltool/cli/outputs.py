@@ -49,3 +49,34 @@ def aggregate(
         return summary.exit_code
 
     _run(body, lang)
+
+
+@app.command()
+def export(
+    archive: Path = ArchiveOpt,
+    output: Path = typer.Option(..., "--output", "-o", help="table.csv | table.xlsx | table.jsonl"),
+    year: int | None = typer.Option(None, "--year", help="只导出一个年度 / one year"),
+    years: str | None = typer.Option(None, "--years", help="年度范围，如 2021-2025 / year range"),
+    schema: str | None = SchemaOpt,
+    labels: bool = typer.Option(False, "--labels", help="CSV 第二行加中文标签 / CSV: a second header row of labels"),
+    lang: Lang = LangOpt,
+) -> None:
+    """导出归档为一张表（每单位每年一行）。 Export the archive as one flat table."""
+
+    def body() -> int:
+        from ..base.files import write_atomic
+        from ..outputs.export import WRITERS, build_table, export_bytes
+        from ..outputs.paths import check_output
+
+        out = check_output(output, suffixes=tuple(WRITERS), archive=archive)
+        table = build_table(archive, year=year, years=years, schema=schema)
+        write_atomic(out, export_bytes(table, out.suffix, labels=labels))
+        n_years = len({r["year"] for r in table.rows})
+        _echo(
+            f"已导出 {len(table.rows)} 行（{n_years} 个年度，{len(table.columns)} 列）：{out}"
+            if lang is Lang.zh
+            else f"exported {len(table.rows)} row(s) ({n_years} year(s), {len(table.columns)} columns): {out}"
+        )
+        return 0
+
+    _run(body, lang)
