@@ -80,3 +80,51 @@ def export(
         return 0
 
     _run(body, lang)
+
+
+@app.command()
+def render(
+    report: Path | None = typer.Argument(None, help="报告 JSON 或归档中的报告 / report JSON or an archive entry"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="report.html | report.docx | report.pdf"),
+    previous: Path | None = typer.Option(None, "--previous", help="上年报告 JSON（对比用）/ last year's report"),
+    archive: Path | None = typer.Option(None, "--archive", help="档案目录：渲染一年的全部已接收报告 / archive folder"),
+    year: int | None = typer.Option(None, "--year", help="与 --archive 同用 / with --archive"),
+    out_dir: Path | None = typer.Option(None, "--out-dir", help="与 --archive 同用的输出目录 / output folder"),
+    kinds: str = typer.Option("html,docx", "--as", help="与 --out-dir 同用：html,docx,pdf / formats for --out-dir"),
+    schema: str | None = SchemaOpt,
+    lang: Lang = LangOpt,
+) -> None:
+    """生成可公开发布的年度报告（HTML、DOCX、PDF）。 Render the publishable annual report."""
+
+    def body() -> int:
+        from ..base.errors import XltoolError
+        from ..base.files import write_atomic
+        from ..outputs.paths import check_output
+        from ..outputs.render import SUFFIXES, document_for, render_bytes, render_year
+
+        zh = lang is Lang.zh
+        if archive is not None:
+            if report is not None or output is not None or year is None or out_dir is None:
+                raise XltoolError(
+                    "BAD_ARGUMENTS",
+                    "批量渲染用法：render --archive 目录 --year 年度 --out-dir 输出目录",
+                    "batch use: render --archive DIR --year N --out-dir D",
+                )
+            wanted = tuple("." + k.strip().lstrip(".").lower() for k in kinds.split(",") if k.strip())
+            files = render_year(archive, year, out_dir, schema=schema, kinds=wanted)
+            _echo(f"已生成 {len(files)} 个文件：{out_dir}" if zh else f"wrote {len(files)} file(s) into {out_dir}")
+            return 0
+        if report is None or output is None:
+            raise XltoolError(
+                "BAD_ARGUMENTS",
+                "用法：render 报告.json -o 报告.html|.docx|.pdf",
+                "use: render REPORT.json -o report.html|.docx|.pdf",
+            )
+        inputs = [report] + ([previous] if previous else [])
+        out = check_output(output, suffixes=SUFFIXES, inputs=inputs)
+        doc = document_for(report, schema=schema, previous=previous)
+        write_atomic(out, render_bytes(doc, out.suffix))
+        _echo(f"已生成：{out}" if zh else f"wrote {out}")
+        return 0
+
+    _run(body, lang)
