@@ -204,7 +204,7 @@ def test_export_panel_of_several_years_and_bad_arguments(built: oa.Built, tmp_pa
     for args, code in (
         (("--archive", tmp_path / "nope", "-o", tmp_path / "x.csv"), "NO_ARCHIVE"),
         (("--archive", built.archive, "--year", "1999", "-o", tmp_path / "x.csv"), "NO_COLLECTION"),
-        (("--archive", built.archive, "-o", tmp_path), "OUTPUT_IS_DIR"),
+        (("--archive", built.archive, "-o", tmp_path), "OUTPUT_IS_FOLDER"),
         (("--archive", built.archive, "-o", built.archive / "x.csv"), "OUTPUT_IN_ARCHIVE"),
         (("--archive", built.archive, "-o", tmp_path / "x.parquet"), "OUTPUT_TYPE"),
     ):

@@ -173,7 +173,7 @@ def test_narratives_are_escaped_and_bad_input_is_one_line(tmp_path: Path) -> Non
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     for args, code in (
         ((tmp_path / "nope.json", "-o", tmp_path / "a.html"), "FILE_UNREADABLE"),
-        ((SAMPLES / "hucun-2020.json", "-o", tmp_path), "OUTPUT_IS_DIR"),
+        ((SAMPLES / "hucun-2020.json", "-o", tmp_path), "OUTPUT_IS_FOLDER"),
         ((evil, "-o", evil), "OUTPUT_TYPE"),
         ((evil, "-o", tmp_path / "a.txt"), "OUTPUT_TYPE"),
         ((SAMPLES / "roster.csv", "-o", tmp_path / "a.html"), "NOT_JSON"),

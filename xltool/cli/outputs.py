@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from .common import Fmt, FormatOpt, Lang, LangOpt, SchemaOpt, _echo, _run, app
+from .common import Fmt, FormatOpt, Lang, LangOpt, SchemaOpt, _echo, _run, app, guard_output
 
 ArchiveOpt = typer.Option(..., "--archive", help="档案目录 / archive folder")
 
@@ -34,6 +34,8 @@ def aggregate(
         from ..outputs.paths import check_output
         from ..outputs.summary_workbook import summary_workbook
 
+        guard_output(output, include)
+        guard_output(xlsx, include)
         out = check_output(output, suffixes=(".json",), inputs=include, archive=archive) if output else None
         book = check_output(xlsx, suffixes=(".xlsx",), inputs=include, archive=archive) if xlsx else None
         if out is not None and book is not None and out.resolve() == book.resolve():
@@ -68,6 +70,7 @@ def export(
         from ..outputs.export import WRITERS, build_table, export_bytes
         from ..outputs.paths import check_output
 
+        guard_output(output, [archive])
         out = check_output(output, suffixes=tuple(WRITERS), archive=archive)
         table = build_table(archive, year=year, years=years, schema=schema)
         write_atomic(out, export_bytes(table, out.suffix, labels=labels))
@@ -110,6 +113,7 @@ def render(
                     "批量渲染用法：render --archive 目录 --year 年度 --out-dir 输出目录",
                     "batch use: render --archive DIR --year N --out-dir D",
                 )
+            guard_output(out_dir, [archive], folder=True)
             wanted = tuple("." + k.strip().lstrip(".").lower() for k in kinds.split(",") if k.strip())
             files = render_year(archive, year, out_dir, schema=schema, kinds=wanted)
             _echo(f"已生成 {len(files)} 个文件：{out_dir}" if zh else f"wrote {len(files)} file(s) into {out_dir}")
@@ -121,6 +125,7 @@ def render(
                 "use: render REPORT.json -o report.html|.docx|.pdf",
             )
         inputs = [report] + ([previous] if previous else [])
+        guard_output(output, inputs)
         out = check_output(output, suffixes=SUFFIXES, inputs=inputs)
         doc = document_for(report, schema=schema, previous=previous)
         write_atomic(out, render_bytes(doc, out.suffix))

@@ -18,12 +18,12 @@ from typing import Any
 from ..base.errors import XltoolError
 from ..check.evaluate import flatten, unflatten
 from ..check.issues import Issue, count
-from ..check.report_json import detect_schema, json_number, load_report
+from ..check.report_json import detect_schema, json_number, load_report, report_level
 from ..check.validate import rule_issues, validate_report
 from ..collect.status import OrgRow
 from ..spec.model import Model, load_model
 from .crossformat import add
-from .source import OrgReport, YearData, load_year, report_level
+from .source import OrgReport, YearData, load_year
 
 NOT_ACCEPTED = ("wrong_org", "wrong_year")
 

@@ -36,7 +36,7 @@ def check_output(
     allowed = tuple(suffixes)
     if out.is_dir():
         raise _bad(
-            "OUTPUT_IS_DIR", "输出路径是一个目录，请给出文件名", "the output path is a folder; give a file name", out
+            "OUTPUT_IS_FOLDER", "输出路径是一个目录，请给出文件名", "the output path is a folder; give a file name", out
         )
     if out.suffix.lower() not in allowed:
         raise _bad(

@@ -151,10 +151,3 @@ def load_year(archive: str | Path, year: int, schema: str | None = None, *, requ
             report = read_json(root / row.current)
             reports.append(OrgReport(row.name, row.code, row.level, row.state, row.current, report))
     return YearData(root, model, year, status.roster, status.orgs, reports)
-
-
-def report_level(report: dict[str, Any]) -> str:
-    """The level the template was issued for (`_meta.template.level`), when the report carries it."""
-    meta = report.get("_meta")
-    tpl = meta.get("template") if isinstance(meta, dict) else None
-    return str(tpl.get("level") or "") if isinstance(tpl, dict) else ""

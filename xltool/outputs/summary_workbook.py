@@ -15,7 +15,7 @@ from typing import Any
 from ..base.text import safe_text
 from ..check.evaluate import flatten
 from ..check.report_json import json_number
-from ..spec.layout import col_letter
+from ..spec.positions import col_letter
 from ..template.writer import TemplateOptions, write_template
 from .aggregate import Summary
 
