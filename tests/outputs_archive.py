@@ -16,13 +16,27 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from test_collect import BASE, ORGS, workbook, write_roster
+from test_collect import BASE, workbook, write_roster
+from test_collect import DEPTS as DEPT_NAMES
+from test_collect import TOWNS as TOWN_NAMES
 
 from xltool.collect.run import collect
+from xltool.spec.identity import CODE_ALPHABET, CODE_WEIGHTS
 
 T0 = 1_706_000_000
-TOWNS = [o for o in ORGS if o[2] == "township"][:18]
-DEPTS = [o for o in ORGS if o[2] == "county_department"][:12]
+
+
+def code(stem: str) -> str:
+    """A valid 统一社会信用代码 (GB 32100 check character) from 17 characters."""
+    total = sum(CODE_ALPHABET.index(ch) * w for ch, w in zip(stem, CODE_WEIGHTS, strict=True))
+    return stem + CODE_ALPHABET[(31 - total % 31) % 31]
+
+
+TOWNS = [
+    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", code(f"11330000MB{n:07d}"), "township")
+    for n, t in enumerate(TOWN_NAMES[:18])
+]
+DEPTS = [(f"示例{d}", code(f"11330000MC{n:07d}"), "county_department") for n, d in enumerate(DEPT_NAMES[:12])]
 ROSTER = TOWNS + DEPTS
 MISSING = [TOWNS[16], DEPTS[11]]
 WITH_ERRORS = [TOWNS[3], DEPTS[4]]

@@ -174,7 +174,7 @@ def test_narratives_are_escaped_and_bad_input_is_one_line(tmp_path: Path) -> Non
     for args, code in (
         ((tmp_path / "nope.json", "-o", tmp_path / "a.html"), "FILE_UNREADABLE"),
         ((SAMPLES / "hucun-2020.json", "-o", tmp_path), "OUTPUT_IS_FOLDER"),
-        ((evil, "-o", evil), "OUTPUT_TYPE"),
+        ((evil, "-o", evil), "OUTPUT_IS_INPUT"),
         ((evil, "-o", tmp_path / "a.txt"), "OUTPUT_TYPE"),
         ((SAMPLES / "roster.csv", "-o", tmp_path / "a.html"), "NOT_JSON"),
         (("--archive", tmp_path / "nope", "--year", "2023", "--out-dir", tmp_path / "o"), "NO_ARCHIVE"),
