@@ -27,7 +27,7 @@ from xltool.template.formats import RED_BG
 from xltool.template.summary import NOT_FILLED, PASSED, failing_text
 from xltool.template.writer import TemplateOptions, write_template
 
-pytestmark = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
+pytestmark = pytest.mark.needs("soffice")
 
 TEXTS = ["", "本年度未收取信息处理费。", "无其他需要报告的事项。", "字" * 1001, "第一段\n第二段"]
 
