@@ -41,7 +41,7 @@ inbox="$out/收件箱"; mkdir -p "$inbox/微信" "$inbox/邮件"
 xltool fill samples/synthetic-2021.json --org 示例县城关镇人民政府 --org-code 11330000MB0000000H --level township \
   --issue-date 2024-01-05 -o "$inbox/邮件/城关镇2023年报.xlsx" >/dev/null
 cp "$inbox/邮件/城关镇2023年报.xlsx" "$inbox/微信/城关镇2023年报(1).xlsx"          # the same file twice
-sed 's/示例县城关镇人民政府/示例县城南街道办事处/; s/11330000MB0000000H/11330000MB0000001F/' samples/synthetic-errors-2021.json > "$out/城南.json"
+sed 's/示例县城关镇人民政府/示例县城南街道办事处/; s/11330000MB0000000H/11330000MB0000001L/' samples/synthetic-errors-2021.json > "$out/城南.json"
 xltool fill "$out/城南.json" --level township --issue-date 2024-01-05 -o "$inbox/微信/城南街道.xlsx" >/dev/null   # has errors
 echo "请查收" > "$inbox/邮件/说明.txt"                                                # not a workbook
 set +e
