@@ -164,14 +164,20 @@ def run_html(tmp_path: Path) -> str:
 def test_narratives_are_escaped_and_bad_input_is_one_line(tmp_path: Path) -> None:
     report = json.loads((SAMPLES / "synthetic-2021.json").read_text(encoding="utf-8"))
     report["other_matters"] = '</p><script>alert("x")</script><img src=x onerror=1>'
+    report["problems"] = "控制字符\x01\x0b与代理\ud800：XML 不能保存"
     evil = tmp_path / "evil.json"
-    evil.write_text(json.dumps(report, ensure_ascii=False), "utf-8")
+    evil.write_text(json.dumps(report), "utf-8")
+    assert run("render", evil, "-o", tmp_path / "evil.docx").returncode == 0  # python-docx refuses such text
     out = tmp_path / "evil.html"
     assert run("render", evil, "-o", out).returncode == 0
     html = out.read_text(encoding="utf-8")
     assert "<script" not in html and "<img" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "<p>控制字符\ufffd\ufffd与代理\ufffd：XML 不能保存</p>" in html
+    summary = tmp_path / "summary.json"
+    summary.write_text(json.dumps({"schema": "annual-report-2021", "year": 2023, "report": {}}), "utf-8")
     for args, code in (
+        ((summary, "-o", tmp_path / "a.html"), "NOT_A_REPORT"),
         ((tmp_path / "nope.json", "-o", tmp_path / "a.html"), "FILE_UNREADABLE"),
         ((SAMPLES / "hucun-2020.json", "-o", tmp_path), "OUTPUT_IS_FOLDER"),
         ((evil, "-o", evil), "OUTPUT_IS_INPUT"),

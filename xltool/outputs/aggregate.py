@@ -233,9 +233,10 @@ def aggregate(
     for role, value in (("year", year), ("org_name", org_name or f"{year}年度汇总（{len(included)}个单位）")):
         if role in ident:
             totals[ident[role]] = value
+    for f in model.fields:
+        if not f.numeric and totals.get(f.pointer) is None:
+            totals[f.pointer] = ""  # organisation code, narratives: the county fills them in
     text_fields = [f for f in model.fields if f.kind == "text"]
-    for f in text_fields:
-        totals[f.pointer] = ""
     if text_fields:
         totals[text_fields[0].pointer] = _sentence(model, year, included, data)
     prev = _previous(model, data.archive, year, {o.key for o in included})

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from ..base.text import safe_text
 from ..check.evaluate import flatten
 from ..check.validate import rule_issues
 from ..spec.layout import _Grid  # the HTML-table placement the template uses (one home for it)
@@ -98,7 +99,9 @@ def _cell(spec: CellSpec, values: Mapping[str, Any], model: Model, role: str) ->
         return Cell((spec.text or "") + spec.suffix, spec.colspan, spec.rowspan, role)
     f = model.by_pointer[spec.field]
     v = values.get(spec.field)
-    return Cell(number_text(v) if f.numeric else str(v or ""), spec.colspan, spec.rowspan, "value", f.numeric)
+    return Cell(
+        number_text(v) if f.numeric else safe_text(v, quote=False), spec.colspan, spec.rowspan, "value", f.numeric
+    )
 
 
 def _block(
@@ -109,7 +112,7 @@ def _block(
     if fields and all(f.identity for f in fields):
         return None  # who and which year: said by the title
     if len(cells) == 1 and fields and fields[0].kind == "text" and not block.header:
-        return Narrative(str(values.get(fields[0].pointer) or ""))
+        return Narrative(safe_text(values.get(fields[0].pointer), quote=False))
     return Table(
         block.caption,
         [[_cell(c, values, model, "header") for c in row] for row in block.header],
@@ -153,7 +156,7 @@ def build_document(
     """`previous`: last year's report and its model, for the 上年 figures and the cross-year rules."""
     values = flatten(model, report)
     ident = model.identity_fields
-    org = str(values.get(ident.get("org_name", "")) or "")
+    org = safe_text(values.get(ident.get("org_name", "")), quote=False)
     year = values.get(ident.get("year", ""))
     title = model.template_title.format(org=org, year=year if year is not None else "")
     sections: list[Section] = []

@@ -48,6 +48,8 @@ class Table:
 def select_years(archive: Path, year: int | None, years: str | None, schema: str | None) -> tuple[str, list[int]]:
     """The one schema and the years to export; several formats in range need --schema."""
     found = collections(archive)
+    if year is not None and years:
+        raise XltoolError("BAD_ARGUMENTS", "--year 与 --years 只能用一个", "use either --year or --years, not both")
     if years:
         try:
             a, b = (int(x) for x in years.split("-", 1)) if "-" in years else (int(years), int(years))

@@ -56,8 +56,6 @@ def check_output(
             "outputs cannot be written inside the archive (only collect writes there)",
             out,
         )
-    if not resolved.parent.is_dir():
-        raise _bad("OUTPUT_FOLDER", "输出文件所在目录不存在", "the output file's folder does not exist", out)
     return out
 
 

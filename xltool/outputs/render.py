@@ -14,6 +14,7 @@ from typing import Any
 from ..base.errors import XltoolError
 from ..base.files import write_atomic
 from ..check.report_json import detect_schema, load_report
+from ..check.validate import schema_issues
 from ..collect.archive import INDEX
 from ..collect.reconcile import org_key
 from ..spec.model import Model, load_model
@@ -52,6 +53,7 @@ def document_for(path: str | Path, *, schema: str | None = None, previous: str |
     p = Path(path)
     report = load_report(p)
     model = load_model(schema or detect_schema(report))
+    _require_report(model, report, p)
     prev: tuple[Model, dict[str, Any]] | None = None
     if previous is not None:
         prev_report = load_report(previous)
@@ -61,6 +63,24 @@ def document_for(path: str | Path, *, schema: str | None = None, previous: str |
         if root is not None:
             prev = previous_from_archive(root, model, report)
     return build_document(model, report, previous=prev)
+
+
+STRUCTURE = frozenset({"MISSING_FIELD", "UNKNOWN_FIELD", "WRONG_TYPE", "NOT_AN_OBJECT"})
+
+
+def _require_report(model: Model, report: dict[str, Any], path: Path) -> None:
+    """Refuse a JSON that is not a report of the model (a summary file, another format); rule errors do
+    not stop a rendering: the document shows what was archived."""
+    wrong = [i for i in schema_issues(model, {k: v for k, v in report.items() if k != "_meta"}) if i.code in STRUCTURE]
+    if wrong:
+        more = f"（另有 {len(wrong) - 1} 处）" if len(wrong) > 1 else ""
+        raise XltoolError(
+            "NOT_A_REPORT",
+            f"不是“{model.title}”的报告：{wrong[0].message_zh}{more}",
+            f"not a report of '{model.name}': {wrong[0].message_en}"
+            + (f" (and {len(wrong) - 1} more)" if more else ""),
+            path=str(path),
+        )
 
 
 def render_bytes(doc: Document, suffix: str) -> bytes:
