@@ -7,7 +7,7 @@ own module and registers itself on the shared app.
 
 from __future__ import annotations
 
-from . import collecting, report  # noqa: F401  (registers the commands)
+from . import collecting, report, serve  # noqa: F401  (registers the commands)
 from .common import app
 
 

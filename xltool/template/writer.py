@@ -40,6 +40,7 @@ class TemplateOptions:
     contact: str = ""
     password: str = ""
     issue_date: str = ""  # YYYY-MM-DD; pins the document's created time (reproducible output)
+    portal_link: str = ""  # the organisation's private upload link (`xltool serve`), shown when set
     values: Mapping[str, Any] = field(default_factory=dict)  # pre-fill (fill, carry-over)
 
 
@@ -196,6 +197,8 @@ class _Writer:
             ("模板版本", f"{m.title}（{m.name} {m.version}）"),
             ("模板编号", self.identity.serial),
         ]
+        if o.portal_link:
+            rows.append(("在线报送链接", o.portal_link))
         r = 3
         for key, value in rows:
             ws.write_string(r, 0, key, self.formats["key"])
