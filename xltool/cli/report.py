@@ -99,6 +99,10 @@ def template(
     issue_date: str | None = typer.Option(None, "--issue-date", help="发放日期 YYYY-MM-DD，默认今天 / issue date"),
     roster: Path | None = typer.Option(None, "--roster", help="名单 CSV：每个单位一个模板 / roster CSV"),
     out_dir: Path | None = typer.Option(None, "--out-dir", help="名单模板输出目录 / folder for roster templates"),
+    portal: str = typer.Option(
+        "", "--portal", help="门户地址：把各单位的上传链接写入模板 / portal URL: links on templates"
+    ),
+    archive: Path | None = typer.Option(None, "--archive", help="门户的档案目录（--portal 用）/ the portal's archive"),
     lang: Lang = LangOpt,
 ) -> None:
     """生成锁定的填报模板（可按名单批量生成）。 Write a locked template, or one per roster organisation."""
@@ -136,17 +140,21 @@ def template(
         if roster is not None:
             from ..spec.roster import load_roster
             from ..template.distribute import write_roster_templates
+            from .serve import portal_links
 
             if out_dir is None:
                 raise Err("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
             orgs = load_roster(roster, model.levels)
-            written = write_roster_templates(model, orgs, out_dir, base)
+            links = portal_links(portal, archive, model.name, year, orgs) if portal else None
+            written = write_roster_templates(model, orgs, out_dir, base, links)
             _echo(
                 f"已生成 {len(written)} 个模板：{out_dir}（清单 manifest.csv）"
                 if lang is Lang.zh
                 else f"wrote {len(written)} templates to {out_dir} (manifest.csv)"
             )
             return 0
+        if portal:
+            raise Err("BAD_ARGUMENT", "--portal 须与 --roster 一起使用", "--portal needs --roster")
         target = output or Path(f"{model.name}{'-' + str(year) if year else ''}-template.xlsx")
         data, ident = write_template(model, base)
         write_atomic(target, data)

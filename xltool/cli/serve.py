@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from ..spec.roster import Org
 from .common import Lang, LangOpt, SchemaOpt, _echo, _run, app
 
 PASSWORD_ENV = "XLTOOL_ADMIN_PASSWORD"
@@ -44,6 +45,21 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
+
+
+def portal_links(url: str, archive: Path | None, schema: str, year: int | None, orgs: list[Org]) -> dict[str, str]:
+    """Each organisation's private upload link, from the key in the portal's archive."""
+    from ..base.errors import XltoolError as Err
+    from ..web.keys import load_key, upload_link
+
+    if archive is None or year is None:
+        raise Err("BAD_ARGUMENT", "--portal 须同时给出 --archive 和 --year", "--portal needs --archive and --year")
+    if not url.startswith(("https://", "http://")):
+        raise Err(
+            "BAD_ARGUMENT", f"门户地址应以 https:// 开头：{url}", f"the portal URL must start with https://: {url}"
+        )
+    key = load_key(archive)
+    return {o.name: upload_link(url, key, schema, year, o.name, o.code) for o in orgs}
 
 
 @app.command()

@@ -75,6 +75,13 @@ def org_token(key: bytes, schema: str, year: int, org_key: str) -> str:
     return _b64(_mac(key, "upload-link", schema, str(year), org_key)[:TOKEN_BYTES])
 
 
+def upload_link(base_url: str, key: bytes, schema: str, year: int, name: str, code: str) -> str:
+    """The link printed for an organisation (`serve --links`, `template --portal`, the manifest)."""
+    from ..collect.reconcile import org_key
+
+    return f"{base_url.rstrip('/')}/o/{org_token(key, schema, year, org_key(name, code))}"
+
+
 def admin_cookie(key: bytes, password: str) -> str:
     """The county session cookie: proves the password was given, without storing it."""
     return _b64(_mac(key, "admin-session", password))

@@ -21,7 +21,7 @@ from ..collect.uploads import submissions_of
 from ..spec.model import Model
 from ..spec.roster import Org
 from ..template.writer import TemplateOptions, write_template
-from .keys import org_token
+from .keys import org_token, upload_link
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Portal:
         return [m.ref for m in self.members.values()]
 
     def link(self, member: Member) -> str:
-        return f"{self.base_url.rstrip('/')}/o/{member.token}"
+        return upload_link(self.base_url, self.key, self.model.name, self.year, member.org.name, member.org.code)
 
     def by_n(self, n: int) -> Member | None:
         return next((m for m in self.members.values() if m.n == n), None)
