@@ -351,7 +351,7 @@ def test_openpyxl_warnings_about_dropped_parts_are_logged(tmp_path: Path, caplog
     assert openpyxl.load_workbook(out)["表1"]["A2"].fill.fgColor.rgb == RED
 
 
-@pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
+@pytest.mark.needs("soffice")
 def test_source_resaved_by_libreoffice_and_output_opens_in_libreoffice(template: Path, tmp_path: Path) -> None:
     resaved = lo.recalc_resave(template, tmp_path / "lo.xlsx")
     out = write_feedback(resaved, issues(), tmp_path / "fb.xlsx")

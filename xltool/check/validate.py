@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from ..base.numbers import decimal_to_number
 from ..spec.kinds import expected_en, expected_zh
 from ..spec.model import Field, Model
 from ..spec.rules import Expr
@@ -46,7 +47,7 @@ def _field_issue(code: str, f: Field | None, pointer: str, zh: str, en: str, fou
 
 def _plain(v: Any) -> Any:
     if isinstance(v, Decimal):
-        return float(v) if v != v.to_integral_value() else int(v)
+        return decimal_to_number(v)
     if isinstance(v, (dict, list)):
         return "…"
     return v

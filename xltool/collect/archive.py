@@ -122,7 +122,7 @@ class Archive:
 
     def sweep_temp(self) -> list[str]:
         """Remove temp files a killed run left behind (only ours: `.tmp-*` inside the archive)."""
-        removed = []
+        removed: list[str] = []
         if not self.root.is_dir():
             return removed
         for dirpath, _dirs, files in os.walk(self.root):

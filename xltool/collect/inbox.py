@@ -346,7 +346,7 @@ def walk(inbox: str | os.PathLike[str], *, exclude: tuple[Path, ...] = ()) -> It
                     yield from _file(root, rel, st)
                 except OSError as exc:
                     yield Skipped(rel, "unreadable", exc.strerror or repr(exc))
-    for exc in unreadable:  # folders os.walk could not list
-        where = Path(exc.filename or root)
+    for err in unreadable:  # folders os.walk could not list
+        where = Path(err.filename or root)
         rel = where.relative_to(root).as_posix() + "/" if where != root else "./"
-        yield Skipped(rel, "unreadable", exc.strerror or repr(exc))
+        yield Skipped(rel, "unreadable", err.strerror or repr(err))

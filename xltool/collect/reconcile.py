@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.pointers import resolve as get
 from ..check.issues import Issue, count, sort_issues
 from ..check.validate import rule_issues
+from ..spec.identity import norm_name, year_mismatch, year_of
 from ..spec.layout import Layout
 from ..spec.model import Model
 from .archive import Archive, org_stem
@@ -52,7 +53,7 @@ FORMAT_CODES = frozenset({"WRONG_SCHEMA", "WRONG_LAYOUT"})
 
 
 def norm(text: Any) -> str:
-    return "" if text is None else unicodedata.normalize("NFKC", str(text)).replace("\u3000", " ").strip()
+    return norm_name(text)  # one answer: `spec.identity` decides when two names are the same
 
 
 @dataclass(frozen=True)
@@ -103,14 +104,6 @@ class Received:
         return (self.mtime, self.arrived_at, self.paths[0], self.sha256)
 
 
-def get(report: Any, pointer: str) -> Any:
-    for part in pointer.strip("/").split("/"):
-        if not isinstance(report, dict):
-            return None
-        report = report.get(part)
-    return report
-
-
 def _issue(
     code: str, severity: str, zh: str, en: str, layout: Layout | None, pointer: str | None = None, **kw: Any
 ) -> Issue:
@@ -129,7 +122,7 @@ def cross_year(model: Model, layout: Layout, this: dict[str, Any], prev_year: in
         if not rule.cross_year:
             continue
         fc = layout.fields.get(issue.pointer or "")
-        where = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
+        where: dict[str, Any] = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
         zh = f"{issue.message_zh}（上年度指{prev_year}年度已归档的报告）"
         en = f"{issue.message_en} (last year = the archived {prev_year} report)"
         out.append(dataclasses.replace(issue, message_zh=zh, message_en=en, **where))
@@ -142,10 +135,8 @@ def _loads(text: str | None, default: Any) -> Any:
 
 def _file_year(identity: dict[str, str], filled: dict[str, Any]) -> int | None:
     for value in (identity.get("year"), filled.get("year")):
-        try:
-            return int(str(value).strip())
-        except (TypeError, ValueError):
-            continue
+        if year_of(value) is not None:
+            return year_of(value)
     return None
 
 
@@ -215,16 +206,18 @@ def _classify(
                 )
             ],
         )
-    if year is not None and year != ctx.year:
+    mismatch = year_mismatch(ctx.year, year)
+    if mismatch is not None:
         return (
             "wrong_year",
             org,
-            [
+            []
+            if "YEAR_MISMATCH" in codes  # the reader already said it, with the template's year
+            else [
                 _issue(
-                    "WRONG_YEAR",
+                    "YEAR_MISMATCH",
                     "error",
-                    f"此文件是{year}年度的报告，本次收集的是{ctx.year}年度，请使用新下发的模板填写",
-                    f"this file is the {year} report; this collection is for {ctx.year}; fill in the template you were sent",
+                    *mismatch,
                     ctx.layout,
                     ctx.model.identity_fields.get("year"),
                     expected=ctx.year,

@@ -27,10 +27,10 @@ from typing import Any
 
 from ..base.errors import XltoolError
 from ..check.evaluate import previous_pointers
+from ..spec.identity import model_for
 from ..spec.layout import build_layout
-from ..spec.model import Model, load_model
+from ..spec.model import Model
 from ..spec.roster import load_roster
-from ..spec.schemas import schema_for_year
 from .archive import INDEX, Archive
 from .inbox import Entry, Skipped, walk
 from .index import READ_COLUMNS, Index
@@ -107,9 +107,7 @@ def _now() -> str:
 
 
 def _resolve_model(schema: str | None, year: int | None) -> Model:
-    if year is not None and not 1900 <= year <= 2999:
-        raise _bad(f"年度“{year}”无效", f"year '{year}' is not valid")
-    return load_model(schema or (schema_for_year(year) if year is not None else None))
+    return model_for(schema, year)  # the one year rule of every command (range and format)
 
 
 class _Run:

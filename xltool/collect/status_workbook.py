@@ -165,7 +165,7 @@ def status_workbook(status: Status) -> bytes:
     for i, o in enumerate(status.orgs):
         r = top + 1 + i
         level = status.levels.get(o.level, o.level)
-        values = (
+        values: tuple[Any, ...] = (
             o.n,
             o.name,
             o.code,

@@ -94,7 +94,7 @@ def _call(fn: Callable[[Any], Result], task: Any, timeout: float | None, tid: in
     if _STARTED is not None:
         _STARTED.put(tid)
     try:
-        if timer:
+        if timer and timeout:
             signal.setitimer(signal.ITIMER_REAL, timeout)
         return fn(task)
     except TaskTimeout:

@@ -84,7 +84,12 @@ def _target(wb: Workbook, issue: Issue) -> tuple[Worksheet, str] | None:
     """(sheet, coordinate of the cell to mark) when the issue's cell exists; merged -> top-left."""
     m = _CELL.match((issue.cell or "").strip().upper())
     ws = wb[issue.sheet] if m and issue.sheet in wb.sheetnames else None
-    if not isinstance(ws, Worksheet) or column_index_from_string(m.group(1)) > 16384 or int(m.group(2)) > 2**20:
+    if (
+        m is None
+        or not isinstance(ws, Worksheet)
+        or column_index_from_string(m.group(1)) > 16384
+        or int(m.group(2)) > 2**20
+    ):
         return None  # no such sheet or cell, or a chart sheet
     coord = f"{m.group(1)}{m.group(2)}"
     rng = next((r for r in ws.merged_cells.ranges if coord in r), None)

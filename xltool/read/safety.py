@@ -200,6 +200,7 @@ def _inflate(data: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
     if info.compress_type != zipfile.ZIP_DEFLATED:  # Excel, LibreOffice and WPS only deflate
         raise ValueError(f"unsupported compression method {info.compress_type}")
     d = zlib.decompressobj(-15)
+    buf: bytes | memoryview
     while not d.eof:
         if d.unconsumed_tail:
             buf = d.unconsumed_tail
