@@ -19,6 +19,7 @@ import httpx
 import openpyxl
 
 from xltool.check.evaluate import flatten
+from xltool.spec.identity import CODE_ALPHABET, CODE_WEIGHTS
 from xltool.spec.layout import build_layout
 from xltool.spec.model import load_model
 from xltool.template.writer import TemplateOptions, write_template
@@ -37,7 +38,9 @@ def towns(n: int) -> list[tuple[str, str, str]]:
     out = []
     for i in range(n):
         body = f"11330000MB{i:07d}"
-        out.append((f"示例县第{i + 1}镇人民政府", body + "X", f"联系人{i + 1} 0000-{i:07d}"))
+        total = sum(CODE_ALPHABET.index(ch) * w for ch, w in zip(body, CODE_WEIGHTS, strict=True))
+        code = body + CODE_ALPHABET[(31 - total % 31) % 31]  # GB 32100-2015 check character
+        out.append((f"示例县第{i + 1}镇人民政府", code, f"联系人{i + 1} 0000-{i:07d}"))
     return out
 
 
