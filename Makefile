@@ -1,23 +1,39 @@
-# Two entry points for a fresh machine: `make demo` (the main job on the default schema) and
-# `make test` (the whole suite). Each creates .venv and installs xltool into it first.
+# Entry points for a fresh machine: `make demo` (the main job on the default schema), `make test` (the
+# whole suite) and `make lint` (ruff, ruff format, mypy). Each creates .venv and installs xltool into
+# it first, with the exact versions of constraints.txt. After adding a dependency to pyproject.toml
+# (as a version range), run `make lock` to pin it there.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test templates screenshot bench clean
+.PHONY: demo test lint lock templates screenshot bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
+# pytest exits 5 when it collected no tests: a failure, named.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q || { s=$$?; [ $$s -ne 5 ] || echo "pytest collected no tests" >&2; exit $$s; }
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Re-pin constraints.txt from what pyproject.toml asks for (new dependencies are installed first,
+# unconstrained, at the newest version their range allows).
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python scripts/lock.py --extras test --output constraints.txt
+	touch $(STAMP)
 
 # The blank templates of both formats (fixed issue date so the bytes are reproducible; a test compares).
 templates: $(STAMP)
@@ -27,6 +43,7 @@ templates: $(STAMP)
 
 screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
+	$(BIN)/python scripts/render_screenshot.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_template.py

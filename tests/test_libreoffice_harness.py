@@ -1,7 +1,7 @@
 """Tests of tests/libreoffice.py: LibreOffice as a second client of our files.
 
-Skipped where LibreOffice / python3-uno are missing; CI (.ci/run) installs
-them, so there these tests must run and pass.
+Skipped where LibreOffice / python3-uno are missing; with CI=true (.ci/run
+installs them) a missing one fails (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -15,10 +15,8 @@ import pytest
 import xlsxwriter
 from python_calamine import CalamineWorkbook
 
-needs_soffice = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
-needs_uno = pytest.mark.skipif(
-    not lo.uno_available(), reason="LibreOffice or /usr/bin/python3 -c 'import uno' unavailable"
-)
+needs_soffice = pytest.mark.needs("soffice")
+needs_uno = pytest.mark.needs("soffice", "uno")
 
 SHEET = "表1"
 

@@ -28,7 +28,7 @@ from xltool.template.writer import TemplateOptions, write_template
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = {"annual-report-2019": "hucun-2020.json", "annual-report-2021": "synthetic-2021.json"}
-needs_soffice = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
+needs_soffice = pytest.mark.needs("soffice")
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -291,7 +291,7 @@ def test_libreoffice_saved_2019_ods(tmp_path: Path) -> None:
     assert issues_of(result) == HUCUN_ISSUES
 
 
-@pytest.mark.skipif(not lo.uno_available(), reason="LibreOffice UNO (python3-uno) not installed")
+@pytest.mark.needs("soffice", "uno")
 def test_typed_in_libreoffice(tmp_path: Path) -> None:
     """What a user types in Calc (zh-CN): numbers, text numbers, units, dates, formulas.
 

@@ -14,7 +14,7 @@ from test_reader import body, reports, save, template
 from xltool.read.reader import read_workbook
 from xltool.spec.model import load_model
 
-pytestmark = pytest.mark.skipif(not lo.soffice_available(), reason="LibreOffice (soffice) not installed")
+pytestmark = pytest.mark.needs("soffice")
 
 
 @pytest.mark.parametrize("name", ["annual-report-2021", "annual-report-2019"])

@@ -20,6 +20,7 @@ Checks:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,7 +251,7 @@ def derivation_order(derived: dict[str, Expr]) -> list[str]:
     return order
 
 
-def input_refs(pointers: list[str] | tuple[str, ...], derived: dict[str, Expr]) -> list[str]:
+def input_refs(pointers: list[str] | tuple[str, ...], derived: Mapping[str, Expr]) -> list[str]:
     """Expand derived fields to the input fields they are computed from (deduplicated, in order).
 
     Memoised per (derived map object, pointers): a model's map is built once and never changed."""
@@ -261,7 +262,7 @@ def input_refs(pointers: list[str] | tuple[str, ...], derived: dict[str, Expr]) 
     return list(hit[1])
 
 
-def _input_refs(pointers: tuple[str, ...], derived: dict[str, Expr]) -> list[str]:
+def _input_refs(pointers: tuple[str, ...], derived: Mapping[str, Expr]) -> list[str]:
     out: dict[str, None] = {}
 
     def walk(p: str) -> None:
