@@ -61,29 +61,13 @@ def _refused(
 
 def coerce(raw: RawCell, field: Field, *, strict: bool) -> Coerced:
     """One input cell's raw content -> the value for the report, with every problem found."""
-    if raw.formula is None and isinstance(raw.value, ForgedValue):
-        return _forged(raw.value, field)
+    if raw.formula is None and isinstance(raw.value, ForgedValue):  # never cast: edited outside a spreadsheet
+        zh, en = raw.value.messages(quoted := clip(raw.value))
+        expected = expected_zh(field) if field.numeric else "文字"
+        return Coerced(None if field.numeric else "", [Problem("FORGED_VALUE", "error", zh, en, expected, quoted)])
     if field.numeric:
         return _coerce_number(raw, field, strict)
     return _coerce_text(raw, field, strict)
-
-
-def _forged(value: ForgedValue, f: Field) -> Coerced:
-    """A stored value no spreadsheet program writes: the file was edited outside one. Never cast."""
-    quoted = clip(value)
-    return Coerced(
-        None if f.numeric else "",
-        [
-            Problem(
-                "FORGED_VALUE",
-                "error",
-                f"单元格的存储值「{quoted}」不是表格程序写出的有效内容（文件可能被其他工具改动），请在Excel中重新填写后保存",
-                f"the stored value '{quoted}' is not valid spreadsheet content (the file may have been altered by another tool); retype it in Excel and save",
-                expected_zh(f) if f.numeric else "文字",
-                quoted,
-            )
-        ],
-    )
 
 
 def _blank(raw: RawCell) -> bool:

@@ -30,6 +30,14 @@ class ForgedValue(str):
     """A stored value Python would cast but no spreadsheet program writes: '1_000' or Arabic-Indic
     digits in a number cell, a shared-string index of -1. Kept as the raw text, reported at its cell."""
 
+    @staticmethod
+    def messages(quoted: str) -> tuple[str, str]:
+        return (
+            f"单元格的存储值「{quoted}」不是表格程序写出的有效内容（文件可能被其他工具改动），请在Excel中重新填写后保存",
+            f"the stored value '{quoted}' is not valid spreadsheet content (the file may have been altered "
+            "by another tool); retype it in Excel and save",
+        )
+
 
 _NS = rb"(?:\w{1,32}:)?"  # any namespace prefix, bounded
 _FORMULA_CELL = re.compile(
