@@ -45,10 +45,8 @@ screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
 	$(BIN)/python scripts/render_screenshot.py
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_template.py
-	$(BIN)/python benchmarks/bench_read.py
-	$(BIN)/python benchmarks/bench_collect.py --n 200
+bench: $(STAMP)  # one table: every figure of issue #13 with its floor; N=10000 for the province run
+	$(BIN)/python benchmarks/bench_all.py --n $(or $(N),1000)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis
