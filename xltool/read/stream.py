@@ -21,7 +21,7 @@ from typing import Any
 
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
 from .scan import protected, scan_sheet_xml
-from .stream_rows import MAIN, SheetReader, SheetXml, date_styles, item_text, parse_xml
+from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_xml
 
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -52,7 +52,6 @@ class StreamSource:
             self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
             book = parse_xml(self._zip.read(part))
             rels = self._rels(part, required=True)
-            self._sheet_xml: dict[str, SheetXml] = {}
             self._paths: dict[str, str] = {}
             self._order: list[str] = []
             for sheet in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"):
@@ -86,8 +85,7 @@ class StreamSource:
         """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
         <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
         self._rels(part)
-        self._sheet_xml[part] = SheetXml(self._zip.read(part))
-        self._sheet_xml[part].head()  # kept: the sheet's read goes on from there
+        next(iter_ends(self._zip.read(part), MAIN + "dimension", MAIN + "sheetData"), None)
 
     def _rels(self, part: str, required: bool = False) -> dict[str, str]:
         folder, base = posixpath.split(part)
@@ -135,8 +133,7 @@ class StreamSource:
         with _engine(sheet):
             cached, self._protected[sheet] = scan_sheet_xml(part)
             reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached)
-            xml = self._sheet_xml.pop(self._paths[sheet], None) or SheetXml(part)  # a second read starts over
-            cells = reader.read(xml, self._rows.get(sheet))
+            cells = reader.read(part, self._rows.get(sheet))
         self._cells[sheet] = cells
         return cells
 
