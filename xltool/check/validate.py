@@ -6,6 +6,7 @@ written (JSON parsed with Decimal, or a float's shortest repr), so nothing is ro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -60,18 +61,17 @@ def schema_issues(model: Model, report: Any) -> list[Issue]:
     out: list[Issue] = []
     fields = model.by_pointer
     for err in _validator(model).iter_errors(report):
-        pointer = "/" + "/".join(str(p) for p in err.absolute_path) if err.absolute_path else ""
+        pointer = "".join("/" + _escape(p) for p in err.absolute_path)
         kw = err.validator
         if kw == "required":
-            missing = err.message.split("'")[1] if "'" in err.message else "?"
-            ptr = f"{pointer}/{missing}"
-            f = fields.get(ptr)
-            out.append(_field_issue("MISSING_FIELD", f, ptr, "缺少此项", "missing field", None))
+            for missing in _missing(err.validator_value, err.instance):
+                ptr = f"{pointer}/{_escape(missing)}"
+                f = fields.get(ptr)
+                out.append(_field_issue("MISSING_FIELD", f, ptr, "缺少此项", "missing field", None))
             continue
         if kw == "additionalProperties":
-            extras = [e for e in err.message.split("'")[1::2]]
-            for extra in extras:
-                ptr = f"{pointer}/{extra}"
+            for extra in _extras(err.schema, err.instance):
+                ptr = f"{pointer}/{_escape(extra)}"
                 out.append(
                     Issue(
                         "UNKNOWN_FIELD",
@@ -142,6 +142,27 @@ def schema_issues(model: Model, report: Any) -> list[Issue]:
         else:
             out.append(_field_issue("SCHEMA", f, pointer, err.message, err.message, found))
     return out
+
+
+def _escape(part: Any) -> str:
+    """A JSON pointer token (RFC 6901): a key may hold '/' or '~'."""
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _missing(required: Any, instance: Any) -> list[str]:
+    """Names a `required` error is about, from its structured fields (never from the message text)."""
+    if not isinstance(required, list) or not isinstance(instance, dict):
+        return []
+    return [str(name) for name in required if name not in instance]
+
+
+def _extras(schema: Any, instance: Any) -> list[str]:
+    """Keys an `additionalProperties: false` error is about: those neither in properties nor patternProperties."""
+    if not isinstance(schema, dict) or not isinstance(instance, dict):
+        return []
+    props = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    return [str(k) for k in instance if k not in props and not any(re.search(p, str(k)) for p in patterns)]
 
 
 def decimal_issues(model: Model, values: Mapping[str, Any]) -> list[Issue]:
