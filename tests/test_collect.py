@@ -606,10 +606,7 @@ def test_cross_year_warning_names_both_values(world: dict[str, Any]) -> None:
         ("/applications/carried_over/total", 3, 1),
     }
     msg = next(i["message_zh"] for i in issues if i["pointer"].endswith("/total"))
-    assert (
-        msg
-        == "W4 “总计”列：本年度上年结转为3，上年度报告的结转下年度继续办理为1，两者应相等（上年度指2022年度已归档的报告）"
-    )
+    assert msg == "W4 “总计”列：第二项为3，上年度报告的第四项为1，两者应相等（上年度指2022年度已归档的报告）"
 
 
 STATE_LABEL = {
@@ -644,8 +641,10 @@ def test_status_workbook_rows(world: dict[str, Any]) -> None:
         "反馈文件",
         "归档文件",
         "说明",
+        "联系人",
+        "截止日期",
     ]
-    assert ws.auto_filter.ref == f"A4:M{4 + len(ORGS)}" and ws.freeze_panes == "A5"
+    assert ws.auto_filter.ref == f"A4:O{4 + len(ORGS)}" and ws.freeze_panes == "A5"
     got = [[c.value for c in row] for row in ws.iter_rows(min_row=5)]
     assert len(got) == len(ORGS)
     for n, (org, row) in enumerate(zip(ORGS, got, strict=False), 1):
@@ -661,6 +660,7 @@ def test_status_workbook_rows(world: dict[str, Any]) -> None:
         if org[2] == "county_department":
             want[3] = "县级部门"
         assert row[:10] == want, org[0]
+        assert row[13:] == [f"张三 0571-0000000{(n - 1) % 10}", None], org[0]  # the roster's contact, for chasing
         state_cell = ws.cell(4 + n, 5)
         assert state_cell.fill.fgColor.rgb.endswith(
             {"已接收": "C6EFCE", "未报送": "D9D9D9", "有错误": "FFC7CE"}.get(row[4], "FFEB9C")

@@ -15,10 +15,12 @@ from jsonschema import Draft202012Validator
 
 from ..base.numbers import decimal_to_number
 from ..spec.kinds import expected_en, expected_zh
+from ..spec.layout import Layout, build_layout
 from ..spec.model import Field, Model
 from ..spec.rules import Expr
 from .evaluate import FAIL, Outcome, evaluate, flatten
 from .issues import Issue, sort_issues
+from .rule_text import compare_text
 
 
 def _validator(model: Model) -> Draft202012Validator:
@@ -182,11 +184,14 @@ def decimal_issues(model: Model, values: Mapping[str, Any]) -> list[Issue]:
     return out
 
 
-def outcome_issue(o: Outcome) -> Issue:
+def outcome_issue(o: Outcome, layout: Layout) -> Issue:
+    """A failed rule instance; a comparison names and values both of its sides (generated from the rule
+    tree and the official labels), other checks use the schema's message."""
     rule, inst = o.rule, o.instance
     fmt = {"item": inst.item_label or "", "left": _plain(o.left), "right": _plain(o.right)}
     zh = rule.message_zh.format(**fmt) if rule.message_zh else f"{rule.title_zh}不成立"
     en = rule.message_en.format(**fmt) if rule.message_en else f"{rule.title_en} does not hold"
+    zh, en = compare_text(layout, rule, inst, fmt["left"], fmt["right"]) or (zh, en)
     return Issue(
         code=rule.id,
         severity="error" if rule.severity == "error" else "warning",
@@ -208,8 +213,11 @@ def rule_issues(
 ) -> list[Issue]:
     plain = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in values.items()}
     prev = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in previous.items()} if previous else None
+    layout = build_layout(model)
     return [
-        outcome_issue(o) for o in evaluate(model, plain, level=level, derived=derived, previous=prev) if o.state == FAIL
+        outcome_issue(o, layout)
+        for o in evaluate(model, plain, level=level, derived=derived, previous=prev)
+        if o.state == FAIL
     ]
 
 

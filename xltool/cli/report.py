@@ -114,6 +114,10 @@ def template(
     out_dir: Path | None = typer.Option(
         None, "--out-dir", help="名单模板输出目录，不存在时创建 / folder for roster templates, created if missing"
     ),
+    portal: str = typer.Option(
+        "", "--portal", help="门户地址：把各单位的上传链接写入模板 / portal URL: links on templates"
+    ),
+    archive: Path | None = typer.Option(None, "--archive", help="门户的档案目录（--portal 用）/ the portal's archive"),
     lang: Lang = LangOpt,
 ) -> None:
     """生成锁定的填报模板（可按名单批量生成）。 Write a locked template, or one per roster organisation."""
@@ -140,6 +144,7 @@ def template(
         if roster is not None:
             from ..spec.roster import load_roster
             from ..template.distribute import write_roster_templates
+            from .serve import portal_links
 
             if out_dir is None:
                 raise XltoolError("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
@@ -150,7 +155,8 @@ def template(
                     parse_date(org_row.deadline, f"{roster} 第{org_row.row}行 截止日期") if org_row.deadline else due
                 )
                 late = late or deadline_warning(row_due, issued)
-            written = write_roster_templates(model, orgs, out_dir, base)
+            links = portal_links(portal, archive, model.name, year, orgs) if portal else None
+            written = write_roster_templates(model, orgs, out_dir, base, links)
             _warn(late, lang)
             _echo(
                 f"已生成 {len(written)} 个模板：{out_dir}（清单 manifest.csv）"
@@ -158,6 +164,8 @@ def template(
                 else f"wrote {len(written)} templates to {out_dir} (manifest.csv)"
             )
             return 0
+        if portal:
+            raise XltoolError("BAD_ARGUMENT", "--portal 须与 --roster 一起使用", "--portal needs --roster")
         target = output or Path(f"{model.name}{'-' + str(year) if year else ''}-template.xlsx")
         guard_output(target, [])
         data, ident = write_template(model, base)
