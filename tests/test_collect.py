@@ -41,6 +41,7 @@ from xltool.collect.archive import Archive  # noqa: E402
 from xltool.collect.run import collect  # noqa: E402
 from xltool.collect.tasks import read_task  # noqa: E402
 from xltool.read.reader import read_workbook  # noqa: E402
+from xltool.spec.identity import CODE_ALPHABET, CODE_WEIGHTS  # noqa: E402
 from xltool.spec.model import load_model  # noqa: E402
 from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
 
@@ -85,11 +86,19 @@ DEPTS = [
     "县城市管理/综合执法局",
     "县城市管理_综合执法局",
 ]
+
+
+def code(first17: str) -> str:
+    """A valid 统一社会信用代码: the 17 characters given and their GB 32100-2015 check character."""
+    total = sum(CODE_ALPHABET.index(ch) * w for ch, w in zip(first17, CODE_WEIGHTS, strict=True))
+    return first17 + CODE_ALPHABET[(31 - total % 31) % 31]
+
+
 ORGS = [
-    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", f"11330000MB{n:07d}X", "township")
+    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", code(f"11330000MB{n:07d}"), "township")
     for n, t in enumerate(TOWNS)
 ]
-ORGS += [(f"示例{d}", f"11330000MC{n:07d}X", "county_department") for n, d in enumerate(DEPTS)]
+ORGS += [(f"示例{d}", code(f"11330000MC{n:07d}"), "county_department") for n, d in enumerate(DEPTS)]
 SCHEMA = "annual-report-2021"
 COLLECTION = f"{SCHEMA}/2023"
 
@@ -552,7 +561,7 @@ def test_archive_contents_exactly(world: dict[str, Any]) -> None:
     expected = {".lock", "index.sqlite", "status-2022.xlsx", "status-2023.xlsx"}
     expected |= {f"{SCHEMA}/2022/{ORGS[i][0]}.json" for i in PREV.values()}
     stems = {o: o.replace("/", "_") for o in accepted}
-    stems["示例县城市管理_综合执法局"] += "-" + sha(b"11330000MC0000011X")[:8]  # collides with 城市管理/综合执法局
+    stems["示例县城市管理_综合执法局"] += "-" + sha(ORGS[-1][1].encode())[:8]  # collides with 城市管理/综合执法局
     expected |= {f"{COLLECTION}/{stems[o]}.json" for o in accepted}
     r = ORGS[3][0]
     expected |= {
@@ -588,7 +597,7 @@ def test_feedback_workbooks_list_the_problems(world: dict[str, Any]) -> None:
     wb = openpyxl.load_workbook(fb, read_only=True)
     listing = [[c for c in row] for row in wb["问题清单"].iter_rows(values_only=True)]
     wb.close()
-    assert any(row[3] == "WRONG_YEAR" and "2022年度" in row[4] for row in listing if row and len(row) > 4)
+    assert any(row[3] == "YEAR_MISMATCH" and "2022年度" in row[4] for row in listing if row and len(row) > 4)
 
 
 def test_cross_year_warning_names_both_values(world: dict[str, Any]) -> None:
