@@ -407,4 +407,4 @@ def test_summary_in_english_and_counts_labelled(tmp_path: Path) -> None:
         " 1 file(s) not attributed"
     )
     assert r.stderr.strip().splitlines()[-1] == last  # the progress' last line, in English too
-    assert "5 file(s) received (4 distinct" in r.stdout
+    assert "5 file(s) received (4 distinct" in r.stdout and "5 file(s) found in the inbox" in r.stderr
