@@ -129,9 +129,7 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
         now=_epoch(run.started),
     )
     facts = db.read_facts(model.name, run.strict, (r.sha256 for r in received))
-    rows, new_stems = reconcile(
-        ctx, received, facts, db.submissions(model.name, year), db.stems(model.name, year), refs
-    )
+    rows, new_stems = reconcile(ctx, received, facts, db.versions(model.name, year), db.stems(model.name, year), refs)
     del facts
     problems = write_outputs(run, rows, model.name, year)
     db.save(model.name, year, rows, new_stems)
