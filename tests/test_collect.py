@@ -87,6 +87,11 @@ DEPTS = [
     "县城市管理/综合执法局",
     "县城市管理_综合执法局",
 ]
+
+
+code = credit_code  # a valid 统一社会信用代码 from its first 17 characters
+
+
 ORGS = [
     (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", credit_code(f"11330000MB{n:07d}"), "township")
     for n, t in enumerate(TOWNS)
