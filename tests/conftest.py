@@ -4,6 +4,9 @@
 runs against. Missing one skips the test on a developer's machine; with `CI=true` it fails instead,
 because CI installs everything (.ci/run) and a skip there would hide a test that never ran. The same
 rule covers any other skip: under `CI=true` every skipped test is reported as a failure.
+
+`report_line` lets a test add a line of figures to the end of the pytest output (e.g. how many rule
+instances the LibreOffice agreement test saw pass and fail), shown even without `-s`.
 """
 
 from __future__ import annotations
@@ -25,8 +28,26 @@ COMPONENTS: dict[str, tuple[Callable[[], bool], str]] = {
 }
 
 
+REPORT_LINES = pytest.StashKey[list[str]]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(*components): system components the test runs against")
+    config.stash[REPORT_LINES] = []
+
+
+@pytest.fixture
+def report_line(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Call with a line of text to print it in the terminal summary."""
+    return request.config.stash[REPORT_LINES].append
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    lines = config.stash[REPORT_LINES]
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def missing(*components: str) -> list[str]:
