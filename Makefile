@@ -43,6 +43,7 @@ templates: $(STAMP)
 
 screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
+	$(BIN)/python scripts/render_screenshot.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_template.py

@@ -25,6 +25,10 @@ COMPONENTS: dict[str, tuple[Callable[[], bool], str]] = {
     "soffice": (lo.soffice_available, "LibreOffice: apt-get install libreoffice-calc-nogui"),
     "uno": (lo.uno_available, "LibreOffice UNO for /usr/bin/python3: apt-get install python3-uno"),
     "setpriv": (lambda: shutil.which("setpriv") is not None, "setpriv: apt-get install util-linux"),
+    "chromium": (
+        lambda: shutil.which("chromium") is not None and shutil.which("chromedriver") is not None,
+        "Chromium and its driver: apt-get install chromium chromium-driver",
+    ),
 }
 
 

@@ -45,7 +45,11 @@ def imported(path: Path) -> set[str]:
             if mod.split(".")[0] not in ("xltool", "typer"):
                 continue
             out.add(mod)
-            out |= {f"{mod}.{a.name}" for a in node.names if (PKG.parent / (f"{mod}.{a.name}".replace(".", "/") + ".py")).exists()}
+            out |= {
+                f"{mod}.{a.name}"
+                for a in node.names
+                if (PKG.parent / (f"{mod}.{a.name}".replace(".", "/") + ".py")).exists()
+            }
     return out
 
 
@@ -118,5 +122,7 @@ def test_a_planted_upward_import_is_caught(planted: tuple[str, str], tmp_path: P
 
 def test_no_utils_module_and_modules_stay_small() -> None:
     assert not [p for p in FILES if p.stem in ("utils", "helpers", "misc")]
-    long = {str(p.relative_to(PKG)): n for p in FILES if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(PKG)): n for p in FILES if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert long == {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -11,11 +12,27 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import xlsxwriter
 from support import ROOT, fields_file, model_for
 
+from xltool.base.errors import OutputError
 from xltool.spec.identity import KEYS
+from xltool.spec.kinds import KINDS
 from xltool.spec.layout import build_layout, defined_name
 from xltool.spec.model import Model
+from xltool.spec.positions import (
+    CHECKS_COLUMNS,
+    CHECKS_STATE_COL,
+    META_KEY_COL,
+    META_VALUE_COL,
+    a1,
+    col_letter,
+    meta_row,
+    parse_a1,
+    sheet_ref,
+)
+from xltool.template.checked import Checked
+from xltool.template.data_validation import BY_KIND
 from xltool.template.writer import TemplateOptions, write_template
 
 OPTS = TemplateOptions(
@@ -123,7 +140,10 @@ def test_workbook_structure_protected_and_identity_hidden(written: tuple[str, Mo
     assert wb.sheetnames == build_layout(model).sheet_names
     meta = wb[model.meta_sheet]
     assert meta.sheet_state == "hidden"
-    values = {meta.cell(i + 1, 1).value: meta.cell(i + 1, 2).value for i in range(len(KEYS))}
+    values = {
+        meta.cell(meta_row(k) + 1, META_KEY_COL + 1).value: meta.cell(meta_row(k) + 1, META_VALUE_COL + 1).value
+        for k in KEYS
+    }
     assert values["schema_name"] == model.name and values["schema_version"] == "1.0.0"
     assert values["layout_fingerprint"] == build_layout(model).fingerprint
     assert (values["year"], values["org_name"], values["org_code"], values["level"], values["issue_date"]) == (
@@ -135,7 +155,7 @@ def test_workbook_structure_protected_and_identity_hidden(written: tuple[str, Mo
     )
     assert re.fullmatch(r"[0-9A-F]{12}", values["serial"])
     for key in KEYS:
-        assert wb.defined_names[f"xltool.{key}"].attr_text == f"'{model.meta_sheet}'!$B${KEYS.index(key) + 1}"
+        assert wb.defined_names[f"xltool.{key}"].attr_text == sheet_ref(model.meta_sheet, meta_row(key), META_VALUE_COL)
     props = {p.name: p.value for p in wb.custom_doc_props.props}
     assert props["xltool.schema_id"] == model.id
     assert props["xltool.serial"] == values["serial"]
@@ -143,7 +163,7 @@ def test_workbook_structure_protected_and_identity_hidden(written: tuple[str, Mo
 
 def test_password_protects_sheets_and_structure() -> None:
     data, _ = write_template(model_for("2021"), TemplateOptions(issue_date="2026-01-05", password="secret"))
-    with zipfile.ZipFile(__import__("io").BytesIO(data)) as z:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
         wbxml = z.read("xl/workbook.xml").decode()
         sheet = z.read("xl/worksheets/sheet2.xml").decode()
     assert re.search(r'<workbookProtection workbookPassword="[0-9A-F]{4}" lockStructure="1"/>', wbxml)
@@ -160,7 +180,11 @@ def test_print_setup_like_the_official_report(written: tuple[str, Model, Path]) 
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert (ws.page_setup.fitToWidth or 1, ws.page_setup.fitToHeight) == (1, 0)
         assert "示例县城关镇人民政府" in ws.oddFooter.left.text and "&P" in ws.oddFooter.right.text
-    assert wb["三、依申请公开"].print_title_rows == "$5:$7"
+    for sheet in build_layout(model).sheets:
+        if sheet.repeat_rows:
+            first, last = sheet.repeat_rows
+            assert wb[sheet.name].print_title_rows == f"${first + 1}:${last + 1}"
+    assert any(sheet.repeat_rows for sheet in build_layout(model).sheets)
 
 
 def test_instructions_sheet(written: tuple[str, Model, Path]) -> None:
@@ -173,13 +197,34 @@ def test_instructions_sheet(written: tuple[str, Model, Path]) -> None:
 
 def test_checks_sheet_lists_every_rule_instance(written: tuple[str, Model, Path]) -> None:
     _, model, path = written
+    layout = build_layout(model)
     ws = openpyxl.load_workbook(path)[model.checks_sheet]
+    rule_col, item_col = CHECKS_COLUMNS.index("rule") + 1, CHECKS_COLUMNS.index("item") + 1
     rows = [
-        (ws.cell(r, 1).value, ws.cell(r, 3).value or None)
-        for r in range(4, 4 + sum(len(x.instances) for x in model.rules))
+        (ws.cell(r + 1, rule_col).value, ws.cell(r + 1, item_col).value or None) for r in layout.check_rows.values()
     ]
     assert rows == [(rule.id, inst.item_label) for rule in model.rules for inst in rule.instances]
-    assert ws.cell(4, 4).value.startswith("='三、依申请公开'!")  # R1 state taken from the table's check cell
+    for key, row in layout.check_rows.items():
+        state = ws.cell(row + 1, CHECKS_STATE_COL + 1).value
+        placed = layout.checks.get(key)
+        if placed is not None:  # the state is taken from the table's check cell, not computed twice
+            assert state == "=" + sheet_ref(placed.box.sheet, placed.box.row, placed.box.col), key
+        else:
+            assert state.startswith("=IF(") or state == '=""', key
+    assert any(k in layout.checks for k in layout.check_rows) and any(k not in layout.checks for k in layout.check_rows)
+
+
+def test_a_refused_xlsxwriter_call_raises() -> None:
+    """xlsxwriter returns -2 for a string over 32,767 characters (and would truncate it): we stop instead."""
+    long_text = "字" * 40_000
+    with pytest.raises(OutputError) as err:
+        write_template(model_for("2021"), TemplateOptions(issue_date="2026-01-05", values={"/overview": long_text}))
+    assert (err.value.code, err.value.details) == ("WRITE_REFUSED", {"call": "write_string", "return_code": -2})
+    ws = Checked(xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True}).add_worksheet("S"), "S")
+    assert ws.write_number(0, 0, 1) == 0
+    with pytest.raises(OutputError) as err:
+        ws.write_number(1_048_576, 0, 1)  # one row past the sheet
+    assert err.value.details == {"call": "write_number", "return_code": -1}
 
 
 def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Path) -> None:
@@ -212,3 +257,15 @@ def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Pa
         assert out.read_bytes() == (ROOT / "templates" / f"annual-report-{year}.xlsx").read_bytes(), (
             "run `make templates`"
         )
+
+
+def test_every_field_kind_has_a_validation() -> None:
+    assert set(BY_KIND) == set(KINDS)
+
+
+def test_a1_references_have_one_home() -> None:
+    for row, col in [(0, 0), (30, 3), (1_048_575, 16_383), (9, 26)]:
+        assert parse_a1(a1(row, col)) == (row, col)
+        assert sheet_ref("三、依申请公开", row, col) == f"'三、依申请公开'!${col_letter(col)}${row + 1}"
+    assert [a1(30, 3), col_letter(26), sheet_ref("it's", 0, 0)] == ["D31", "AA", "'it''s'!$A$1"]
+    assert [parse_a1(bad) for bad in ("", "A0", "ZZZZ1", "B5:C6", "表!B5")] == [None] * 5

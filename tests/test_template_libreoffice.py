@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import random
 import re
+import subprocess
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,9 @@ from xltool.check.formulas import FAIL_MARK, PASS_MARK, WARN_MARK
 from xltool.spec.identity import KEYS
 from xltool.spec.layout import build_layout
 from xltool.spec.model import Model
+from xltool.spec.positions import CHECKS_STATE_COL, META_KEY_COL, META_VALUE_COL, SUMMARY_ROW, meta_row
+from xltool.template.formats import RED_BG
+from xltool.template.summary import NOT_FILLED, PASSED, failing_text
 from xltool.template.writer import TemplateOptions, write_template
 
 pytestmark = pytest.mark.needs("soffice")
@@ -82,8 +86,8 @@ def check_agreement(model: Model, case: Case, recalculated: Path, level: str) ->
     values = derive(model, {**case["inputs"], **case["overrides"]}, keep=set(case["overrides"]))
     outcomes = evaluate(model, values, level=level, derived=model.derived)
     states: dict[tuple[str, int], str] = {}
-    for i, o in enumerate(outcomes):
-        state = wb.cell(model.checks_sheet, 3 + i, 3)
+    for o in outcomes:
+        state = wb.cell(model.checks_sheet, layout.check_rows[(o.rule.id, o.instance.index)], CHECKS_STATE_COL)
         assert state == mark(o), (recalculated.name, o.instance.label, state, o.state, o.left, o.right)
         states[(o.rule.id, o.instance.index)] = state
         placed = layout.checks.get((o.rule.id, o.instance.index))
@@ -96,8 +100,9 @@ def check_agreement(model: Model, case: Case, recalculated: Path, level: str) ->
         assert got == expected, (recalculated.name, ptr, got, expected)
     fails = sum(1 for o in outcomes if o.state == FAIL and o.rule.severity == "error")
     passes = sum(1 for o in outcomes if o.state == PASS)
-    summary = wb.cell(layout.sheets[0].name, 1, 0)
-    assert summary == (f"有 {fails} 处不一致，请核对标红单元格" if fails else "校验通过" if passes else "尚未填写")
+    expected = failing_text(fails) if fails else PASSED if passes else NOT_FILLED
+    for sheet in (model.instructions_sheet, *(s.name for s in layout.sheets)):
+        assert wb.cell(sheet, SUMMARY_ROW, 0) == expected, (recalculated.name, sheet)
     return states
 
 
@@ -234,6 +239,36 @@ def test_libreoffice_resave_keeps_protection_inputs_validations_names_identity(t
     assert n_validations == sum(1 for c in layout.fields.values() if not c.derived)
     meta = wb[model.meta_sheet]
     assert meta.sheet_state == "hidden"
-    assert {meta.cell(i + 1, 1).value: meta.cell(i + 1, 2).value or "" for i in range(len(KEYS))} == ident.as_dict()
+    rows = {k: meta_row(k) + 1 for k in KEYS}
+    assert {
+        meta.cell(r, META_KEY_COL + 1).value: meta.cell(r, META_VALUE_COL + 1).value or "" for r in rows.values()
+    } == (ident.as_dict())
     for key in KEYS:
         assert f"xltool.{key}" in wb.defined_names
+
+
+def red_pixels_on_first_page(pdf: Path) -> int:
+    """Pixels of the red failure fill on the first printed page (the instructions sheet), rendered by poppler."""
+    prefix = pdf.with_suffix("")
+    subprocess.run(["pdftoppm", "-r", "40", "-f", "1", "-l", "1", str(pdf), str(prefix)], check=True, timeout=60)
+    ppm = next(pdf.parent.glob(f"{prefix.name}*.ppm")).read_bytes()
+    magic, width, height, depth, pixels = ppm.split(maxsplit=4)
+    assert (magic, depth) == (b"P6", b"255")
+    red = bytes(int(RED_BG[i : i + 2], 16) for i in (1, 3, 5))
+    data = pixels[: int(width) * int(height) * 3]
+    return sum(1 for i in range(0, len(data), 3) if data[i : i + 3] == red)
+
+
+def test_instructions_summary_turns_red_when_a_check_fails(tmp_path: Path) -> None:
+    """The summary on 填报说明 gets the red format of the other sheets once LibreOffice recalculates a ✗."""
+    model = model_for("2021")
+    blank, _ = write_template(model, TemplateOptions(year=2025, level="township", issue_date="2026-01-05"))
+    (tmp_path / "blank.xlsx").write_bytes(blank)
+    failing = {
+        "inputs": {"/applications/received/natural_person": 3},
+        "overrides": {},
+    }  # R1 fails: 3 received, 0 handled
+    Filler(model, blank).write(failing, tmp_path / "failing.xlsx")
+    pdfs = lo.convert_many([tmp_path / "blank.xlsx", tmp_path / "failing.xlsx"], tmp_path / "pdf", "pdf")
+    assert red_pixels_on_first_page(pdfs[0]) == 0
+    assert red_pixels_on_first_page(pdfs[1]) > 500

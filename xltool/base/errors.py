@@ -48,3 +48,7 @@ class SchemaError(XltoolError):
 
 class InputFileError(XltoolError):
     """An input file that cannot be read: not a workbook, hostile, encrypted, wrong template."""
+
+
+class OutputError(XltoolError):
+    """A workbook or file that cannot be written (e.g. the spreadsheet library refused a value)."""

@@ -11,15 +11,20 @@ to save them), or, as a file name, contain `../`, `CON` or `:`.
 - `safe_filename(name)`: one path component that is valid on Windows, macOS and Linux.
 - `printable(text)`: for a terminal, control and bidi characters shown as escapes (a file name or
   a cell can carry ESC sequences that would drive the terminal).
+- `clip(text)` / `show(value)`: user text and values quoted in a message, short and printable.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 import unicodedata
 from typing import Any
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from .numbers import plain_number
 
 MAX_CELL_CHARS = 32_767  # Excel's limit, counted in UTF-16 code units
 REPLACEMENT = "\ufffd"
@@ -134,3 +139,20 @@ def safe_filename(name: str, *, max_len: int = 80) -> str:
     if stem.split(".")[0].rstrip(" ").upper() in _RESERVED:
         stem = _trim(_cut("_" + stem, budget))
     return stem + ext
+
+
+def clip(text: str, limit: int = 80) -> str:
+    """User text quoted in a message: cut to `limit` characters (a cell can hold a megabyte), and
+    control characters shown as escapes (a message is printed on a terminal: ESC could drive it)."""
+    return printable(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def show(value: Any) -> str:
+    """A value as a person would recognise it in a message."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return plain_number(value) if math.isfinite(value) else str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+    return str(value)

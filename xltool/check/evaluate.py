@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.pointers import put, resolve
 from ..spec.model import Model
 from ..spec.rules import (
     Compare,
@@ -153,24 +154,12 @@ def derive(model: Model, values: Mapping[str, Any], keep: frozenset[str] | set[s
 
 def flatten(model: Model, report: Mapping[str, Any]) -> dict[str, Any]:
     """Report JSON -> pointer -> value (None where a field is missing)."""
-    out: dict[str, Any] = {}
-    for f in model.fields:
-        node: Any = report
-        for part in f.pointer.strip("/").split("/"):
-            node = node.get(part) if isinstance(node, dict) else None
-        out[f.pointer] = node
-    return out
+    return {f.pointer: resolve(report, f.pointer) for f in model.fields}
 
 
 def pick(report: Mapping[str, Any], pointers: list[str] | tuple[str, ...]) -> dict[str, Any]:
     """Selected pointers of a report of any schema (e.g. last year's, in an older format)."""
-    out: dict[str, Any] = {}
-    for p in pointers:
-        node: Any = report
-        for part in p.strip("/").split("/"):
-            node = node.get(part) if isinstance(node, dict) else None
-        out[p] = node
-    return out
+    return {p: resolve(report, p) for p in pointers}
 
 
 def previous_pointers(model: Model) -> list[str]:
@@ -182,11 +171,6 @@ def unflatten(model: Model, values: Mapping[str, Any]) -> dict[str, Any]:
     """pointer -> value back to nested report JSON, in schema field order."""
     root: dict[str, Any] = {}
     for f in model.fields:
-        if f.pointer not in values:
-            continue
-        parts = f.pointer.strip("/").split("/")
-        node = root
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = values[f.pointer]
+        if f.pointer in values:
+            put(root, f.pointer, values[f.pointer])
     return root

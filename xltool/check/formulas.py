@@ -8,19 +8,25 @@ compare every check cell and total with it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from ..spec.layout import Layout, col_letter
+from ..spec.layout import Layout
+from ..spec.positions import abs_a1, quoted_sheet
 from ..spec.rules import Compare, Const, Contains, Expr, Len, Ref, Rule, RuleInstance, Sum, input_refs, refs_of
+from .evaluate import FAIL, PASS
 
 PASS_MARK, FAIL_MARK, WARN_MARK = "✓", "✗", "⚠"
 OPS = {"eq": "=", "le": "<=", "ge": ">=", "lt": "<", "gt": ">"}
 
-CellOf = Callable[[str], tuple[str, int, int]]  # pointer -> (sheet, row, col)
+
+def failed_mark(severity: str) -> str:
+    """What a failing check shows: ✗ for an error, ⚠ for a warning."""
+    return FAIL_MARK if severity == "error" else WARN_MARK
 
 
-def _q(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
+def mark(state: str, severity: str) -> str:
+    """What a check cell shows for an evaluator outcome (its cached value must equal the formula's result)."""
+    if state == PASS:
+        return PASS_MARK
+    return failed_mark(severity) if state == FAIL else ""
 
 
 def ranges(cells: list[tuple[str, int, int]], here: str | None = None) -> list[str]:
@@ -34,13 +40,12 @@ def ranges(cells: list[tuple[str, int, int]], here: str | None = None) -> list[s
         for r in sorted(rows):
             cols = sorted(set(rows[r]))
             start = prev = cols[0]
-            for c in cols[1:] + [None]:  # type: ignore[list-item]
-                if c is not None and c == prev + 1:
-                    prev = c
-                    continue
-                runs.append((r, start, prev))
-                if c is not None:
-                    start = prev = c
+            for c in cols[1:]:
+                if c != prev + 1:
+                    runs.append((r, start, prev))
+                    start = c
+                prev = c
+            runs.append((r, start, prev))
         rects: list[list[int]] = []  # [r0, r1, c0, c1]
         for r, c0, c1 in runs:
             for rect in rects:
@@ -49,10 +54,10 @@ def ranges(cells: list[tuple[str, int, int]], here: str | None = None) -> list[s
                     break
             else:
                 rects.append([r, r, c0, c1])
-        prefix = "" if sheet == here else _q(sheet) + "!"
+        prefix = "" if sheet == here else quoted_sheet(sheet) + "!"
         for r0, r1, c0, c1 in rects:
-            a = f"${col_letter(c0)}${r0 + 1}"
-            b = f"${col_letter(c1)}${r1 + 1}"
+            a = abs_a1(r0, c0)
+            b = abs_a1(r1, c1)
             out.append(prefix + (a if a == b else f"{a}:{b}"))
     return out
 
@@ -114,7 +119,7 @@ class Compiler:
     def _check_formula(self, rule: Rule, inst: RuleInstance, here: str) -> str:
         inputs = input_refs(refs_of(inst.check), self.derived)
         counted = ",".join(ranges([self.cell(p) for p in inputs], here))
-        bad = FAIL_MARK if rule.severity == "error" else WARN_MARK
+        bad = failed_mark(rule.severity)
         body = f'IF(COUNTA({counted})=0,"",IF({self.condition(inst.check, here)},"{PASS_MARK}","{bad}"))'
         if rule.levels:
             if not self.level_ref:
@@ -127,7 +132,7 @@ class Compiler:
 def compiler_for(layout: Layout, level_ref: str | None) -> Compiler:
     """One memoising compiler per layout: every template of a schema reuses its formulas."""
     key = ("compiler", level_ref)
-    if key not in layout.memo:
-        layout.memo[key] = Compiler(layout, level_ref)
-    compiler: Compiler = layout.memo[key]
+    compiler = layout.memo.get(key)
+    if not isinstance(compiler, Compiler):
+        compiler = layout.memo[key] = Compiler(layout, level_ref)
     return compiler

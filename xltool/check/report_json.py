@@ -50,8 +50,23 @@ def detect_schema(report: dict[str, Any]) -> str:
     return DEFAULT_SCHEMA
 
 
+def report_level(report: dict[str, Any]) -> str | None:
+    """The organisation level a report names: `_meta.level`, else `_meta.template.level`; None when neither
+    is a non-empty string (a hand-edited `_meta` may hold anything)."""
+    meta = report.get("_meta")
+    if not isinstance(meta, dict):
+        return None
+    template = meta.get("template")
+    for value in (meta.get("level"), template.get("level") if isinstance(template, dict) else None):
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def json_number(value: Any) -> Any:
     """A Decimal parsed from report JSON back to int or float as written (5 -> 5, 5.0 -> 5.0)."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+        exponent = value.as_tuple().exponent
+        whole = isinstance(exponent, int) and exponent >= 0 and value == value.to_integral_value()
+        return int(value) if whole else float(value)
     return value

@@ -7,10 +7,17 @@ own module and registers itself on the shared app.
 
 from __future__ import annotations
 
-from . import collecting, report  # noqa: F401  (registers the commands)
+import io
+import sys
+
+from . import collecting, outputs, report, serve  # noqa: F401  (registers the commands)
 from .common import app
 
 
 def main() -> None:
-    """Console entry point."""
+    """Console entry point. A terminal or pipe whose encoding cannot show a character (GBK and an emoji
+    in a file name) gets an escape instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     app(prog_name="xltool")

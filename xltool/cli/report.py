@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
 
+from ..base.errors import XltoolError
 from ..check.issues import exit_code
-from .common import Fmt, FormatOpt, Lang, LangOpt, LevelOpt, SchemaOpt, _echo, _emit_issues, _run, _today, app
+from .common import (
+    OUTPUT_HELP,
+    Fmt,
+    FormatOpt,
+    Lang,
+    LangOpt,
+    LevelOpt,
+    SchemaOpt,
+    _echo,
+    _emit_issues,
+    _run,
+    _today,
+    app,
+    guard_output,
+)
+
+LEVEL_HELP = "单位层级：township、county_department、county、other / organisation level"
 
 
 @app.command()
@@ -57,19 +73,13 @@ def validate(
     """校验报告 JSON。 Validate a report JSON file."""
 
     def body() -> int:
-        from ..check.report_json import detect_schema, load_report
+        from ..check.report_json import detect_schema, load_report, report_level
         from ..check.validate import validate_report
         from ..spec.model import load_model
 
         doc = load_report(report)
         model = load_model(schema or detect_schema(doc))
-        meta = doc.get("_meta") if isinstance(doc.get("_meta"), dict) else {}
-        lvl = (
-            level
-            or (meta.get("level") if isinstance(meta.get("level"), str) else None)
-            or (meta.get("template", {}) or {}).get("level")
-            or None
-        )
+        lvl = level or report_level(doc)
         prev = None
         if previous is not None:
             from ..check.evaluate import pick, previous_pointers
@@ -88,68 +98,79 @@ def validate(
 @app.command()
 def template(
     schema: str | None = SchemaOpt,
-    output: Path | None = typer.Option(None, "-o", "--output", help="输出文件 / output file"),
-    year: int | None = typer.Option(None, "--year", help="报告年度 / report year"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="输出文件 / output file. " + OUTPUT_HELP),
+    year: int | None = typer.Option(
+        None, "--year", help="报告年度，决定格式（≤2020 为2019版）/ report year, chooses the format (≤ 2020: 2019)"
+    ),
     org: str = typer.Option("", "--org", help="发放给的单位名称 / organisation name"),
-    org_code: str = typer.Option("", "--org-code", help="统一社会信用代码 / organisation code"),
-    level: str = typer.Option("", "--level", help="单位层级 / organisation level"),
-    deadline: str = typer.Option("", "--deadline", help="报送截止日期 / deadline"),
+    org_code: str = typer.Option("", "--org-code", help="统一社会信用代码（18位，含校验位）/ organisation code"),
+    level: str = typer.Option("", "--level", help=LEVEL_HELP),
+    deadline: str = typer.Option("", "--deadline", help="报送截止日期 YYYY-MM-DD / deadline"),
     contact: str = typer.Option("", "--contact", help="联系人及电话 / contact"),
     password: str = typer.Option("", "--password", help="保护密码（可选）/ protection password"),
     issue_date: str | None = typer.Option(None, "--issue-date", help="发放日期 YYYY-MM-DD，默认今天 / issue date"),
     roster: Path | None = typer.Option(None, "--roster", help="名单 CSV：每个单位一个模板 / roster CSV"),
-    out_dir: Path | None = typer.Option(None, "--out-dir", help="名单模板输出目录 / folder for roster templates"),
+    out_dir: Path | None = typer.Option(
+        None, "--out-dir", help="名单模板输出目录，不存在时创建 / folder for roster templates, created if missing"
+    ),
+    portal: str = typer.Option(
+        "", "--portal", help="门户地址：把各单位的上传链接写入模板 / portal URL: links on templates"
+    ),
+    archive: Path | None = typer.Option(None, "--archive", help="门户的档案目录（--portal 用）/ the portal's archive"),
     lang: Lang = LangOpt,
 ) -> None:
     """生成锁定的填报模板（可按名单批量生成）。 Write a locked template, or one per roster organisation."""
 
     def body() -> int:
-        from ..base.errors import XltoolError as Err
         from ..base.files import write_atomic
-        from ..spec.model import load_model
+        from ..spec.identity import check_code, deadline_warning, model_for, parse_date
         from ..template.writer import TemplateOptions, write_template
 
-        model = load_model(schema)
-        if level and level not in model.levels:
-            raise Err(
-                "BAD_ARGUMENT",
-                f"层级“{level}”无效，应为：{'、'.join(model.levels)}",
-                f"level '{level}' is not one of {', '.join(model.levels)}",
-            )
-        date = issue_date or _today()
-        try:
-            dt.date.fromisoformat(date)
-        except ValueError:
-            raise Err(
-                "BAD_ARGUMENT", f"发放日期“{date}”应为 YYYY-MM-DD", f"issue date '{date}' must be YYYY-MM-DD"
-            ) from None
+        model = model_for(schema, year)
+        check_level(level, model.levels)
+        issued = parse_date(issue_date or _today(), "--issue-date")
+        due = parse_date(deadline, "--deadline") if deadline.strip() else None
         base = TemplateOptions(
             year=year,
             org_name=org,
-            org_code=org_code,
+            org_code=check_code(org_code),
             level=level,
-            deadline=deadline,
+            deadline=due.isoformat() if due else "",
             contact=contact,
             password=password,
-            issue_date=date,
+            issue_date=issued.isoformat(),
         )
+        late = deadline_warning(due, issued)
         if roster is not None:
             from ..spec.roster import load_roster
             from ..template.distribute import write_roster_templates
+            from .serve import portal_links
 
             if out_dir is None:
-                raise Err("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
+                raise XltoolError("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
+            guard_output(out_dir, [roster], folder=True)
             orgs = load_roster(roster, model.levels)
-            written = write_roster_templates(model, orgs, out_dir, base)
+            for org_row in orgs:
+                row_due = (
+                    parse_date(org_row.deadline, f"{roster} 第{org_row.row}行 截止日期") if org_row.deadline else due
+                )
+                late = late or deadline_warning(row_due, issued)
+            links = portal_links(portal, archive, model.name, year, orgs) if portal else None
+            written = write_roster_templates(model, orgs, out_dir, base, links)
+            _warn(late, lang)
             _echo(
                 f"已生成 {len(written)} 个模板：{out_dir}（清单 manifest.csv）"
                 if lang is Lang.zh
                 else f"wrote {len(written)} templates to {out_dir} (manifest.csv)"
             )
             return 0
+        if portal:
+            raise XltoolError("BAD_ARGUMENT", "--portal 须与 --roster 一起使用", "--portal needs --roster")
         target = output or Path(f"{model.name}{'-' + str(year) if year else ''}-template.xlsx")
+        guard_output(target, [])
         data, ident = write_template(model, base)
         write_atomic(target, data)
+        _warn(late, lang)
         _echo(
             f"已生成模板：{target}（{model.name}，模板编号 {ident.serial}）"
             if lang is Lang.zh
@@ -160,26 +181,61 @@ def template(
     _run(body, lang)
 
 
+def _warn(message: tuple[str, str] | None, lang: Lang) -> None:
+    if message:
+        _echo(f"[DEADLINE_BEFORE_ISSUE] {message[1] if lang is Lang.en else message[0]}", err=True)
+
+
+def check_level(level: str | None, levels: dict[str, str]) -> None:
+    if level and level not in levels:
+        raise XltoolError(
+            "BAD_ARGUMENT",
+            f"层级“{level}”无效，应为：{'、'.join(levels)}",
+            f"level '{level}' is not one of {', '.join(levels)}",
+        )
+
+
 @app.command()
 def fill(
     report: Path = typer.Argument(..., help="报告 JSON 文件 / report JSON file"),
-    output: Path = typer.Option(..., "-o", "--output", help="输出的已填模板 / filled workbook to write"),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="输出的已填模板 / filled workbook to write. " + OUTPUT_HELP
+    ),
+    template: Path | None = typer.Option(
+        None,
+        "--template",
+        help="填入已下发的模板（保留其标识、截止日期和联系人）/ fill an issued template, keeping its identity",
+    ),
     schema: str | None = SchemaOpt,
     year: int | None = typer.Option(None, "--year", help="报告年度，默认取自报告 / report year"),
     org: str | None = typer.Option(None, "--org", help="发放给的单位，默认取自报告 / organisation"),
     org_code: str | None = typer.Option(None, "--org-code", help="统一社会信用代码 / organisation code"),
-    level: str | None = typer.Option(None, "--level", help="单位层级 / organisation level"),
+    level: str | None = typer.Option(None, "--level", help=LEVEL_HELP),
     issue_date: str | None = typer.Option(None, "--issue-date", help="发放日期 YYYY-MM-DD / issue date"),
     lang: Lang = LangOpt,
 ) -> None:
-    """把报告 JSON 写入新模板（结转上年数据、重发更正文件）。 Write a report into a fresh template."""
+    """把报告 JSON 写入新模板或已下发的模板（结转上年数据、重发更正文件）。 Write a report into a template."""
 
     def body() -> int:
         from ..base.files import write_atomic
+        from ..spec.identity import check_code, parse_date
         from ..template.fill import fill_report
 
+        guard_output(output, [report, template])
+        issued = None
+        if template is not None:
+            from ..read.reader import read_workbook
+
+            issued = read_workbook(template).identity
         data, ident, model = fill_report(
-            report, schema=schema, year=year, org=org, org_code=org_code, level=level, issue_date=issue_date or _today()
+            report,
+            schema=schema,
+            year=year,
+            org=org,
+            org_code=check_code(org_code) if org_code is not None else None,
+            level=level,
+            issue_date=parse_date(issue_date, "--issue-date").isoformat() if issue_date else _today(),
+            issued=issued,
         )
         write_atomic(output, data)
         _echo(
@@ -195,14 +251,16 @@ def fill(
 @app.command()
 def read(
     workbook: Path = typer.Argument(..., help="填报后的工作簿 / filled workbook"),
-    output: Path | None = typer.Option(None, "-o", "--output", help="写出报告 JSON / write the report JSON"),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", help="写出报告 JSON / write the report JSON. " + OUTPUT_HELP
+    ),
     schema: str | None = SchemaOpt,
     fmt: Fmt = FormatOpt,
     strict: bool = typer.Option(False, "--strict", help="空白单元格视为错误 / blanks are errors"),
     lang: Lang = LangOpt,
     level: str | None = LevelOpt,
     feedback: Path | None = typer.Option(
-        None, "--feedback", help="写出标注问题的反馈工作簿 / write a feedback workbook"
+        None, "--feedback", help="写出标注问题的反馈工作簿 / write a feedback workbook. " + OUTPUT_HELP
     ),
 ) -> None:
     """读取填报后的工作簿，校验并输出 JSON。 Read a filled workbook back to validated JSON."""
@@ -212,6 +270,8 @@ def read(
         from ..read.reader import read_workbook
         from ..spec.model import load_model
 
+        guard_output(output, [workbook, feedback])
+        guard_output(feedback, [workbook, output])
         model = load_model(schema) if schema else None
         result = read_workbook(workbook, model=model, strict=strict, level=level)
         if output is not None:

@@ -9,29 +9,30 @@ cached result of a formula typed into an input cell is never used.
 
 from __future__ import annotations
 
-import ast
 import datetime as dt
 import math
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, DivisionByZero, InvalidOperation
+from decimal import Decimal
 from typing import Any, NamedTuple
 
-from ..base.text import printable
+from ..base.numbers import decimal_to_number
+from ..base.text import clip, show
+from ..check.issues import Severity
 from ..check.validate import decimals_of
+from ..spec.kinds import KINDS, expected_en, expected_zh
 from ..spec.kinds import bounds as _bounds
-from ..spec.kinds import expected_en, expected_zh
-from ..spec.kinds import plain_number as _num
 from ..spec.model import Field
 from .cells import CellError, RawCell
+from .typed_numbers import constant_formula, number_from_text
 
 MAX_EXACT = 2**53
-INTEGER_KINDS = ("count", "signed_count", "integer")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 class Problem(NamedTuple):
     code: str
-    severity: str  # error | warning
+    severity: Severity
     zh: str
     en: str
     expected: Any = None
@@ -48,92 +49,11 @@ class Coerced:
         return not any(p.severity == "error" for p in self.problems)
 
 
-def clip(text: str, limit: int = 80) -> str:
-    """User text quoted in a message: cut to `limit` characters (a cell can hold a megabyte), and
-    control characters shown as escapes (a message is printed on a terminal: ESC could drive it)."""
-    return printable(text if len(text) <= limit else text[: limit - 1] + "…")
-
-
-def show(value: Any) -> str:
-    """A value as a person would recognise it in a message."""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        return _num(value) if math.isfinite(value) else str(value)
-    if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
-    return str(value)
-
-
-# -- text that should be a number -------------------------------------------------------------
-
-_FULLWIDTH = {ord(c): ord(c) - 0xFEE0 for c in "０１２３４５６７８９．＋－"}
-_FULLWIDTH.update({0x2212: ord("-"), 0x2012: ord("-"), 0x2013: ord("-")})  # minus signs from word processors
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _decimal_value(d: Decimal) -> int | float:
-    return int(d) if d == d.to_integral_value() else float(d)
-
-
-def _from_text(text: str) -> tuple[int | float | None, list[str]]:
-    """Parse a number typed as text; returns (number or None, normalisations applied)."""
-    steps = []
-    stripped = text.strip()
-    if stripped != text:
-        steps.append("SURROUNDING_SPACES")
-    converted = stripped.translate(_FULLWIDTH)
-    if converted != stripped:
-        steps.append("FULLWIDTH_DIGITS")
-    converted = converted.replace("，", ",")  # a full-width comma is a separator, not a digit
-    if "," in converted:
-        if not _GROUPED_RE.match(converted):
-            return None, steps
-        converted = converted.replace(",", "")
-        steps.append("THOUSANDS_SEPARATOR")
-    if not _NUMBER_RE.match(converted):
-        return None, steps
-    try:
-        d = Decimal(converted)
-    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
-        return None, steps
-    if not d.is_finite() or abs(d) > Decimal(10) ** 308:
-        return math.inf if d > 0 else -math.inf, steps
-    return _decimal_value(d), steps
-
-
-# -- formulas typed into input cells ------------------------------------------------------------
-
-_OPS = {ast.Add: "__add__", ast.Sub: "__sub__", ast.Mult: "__mul__", ast.Div: "__truediv__"}
-
-
-def _const_eval(node: ast.AST) -> Decimal:
-    if isinstance(node, ast.Expression):
-        return _const_eval(node.body)
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return Decimal(repr(node.value)) if isinstance(node.value, float) else Decimal(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.UAdd, ast.USub)):
-        v = _const_eval(node.operand)
-        return -v if isinstance(node.op, ast.USub) else v
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        left, right = _const_eval(node.left), _const_eval(node.right)
-        return getattr(left, _OPS[type(node.op)])(right)
-    raise ValueError("not constant arithmetic")
-
-
-def constant_formula(text: str) -> int | float | None:
-    """Value of a formula made only of numbers, + - * / and parentheses; None otherwise."""
-    if not re.fullmatch(r"[0-9.eE+\-*/() \t]+", text or ""):
-        return None
-    try:
-        d = _const_eval(ast.parse(text.strip(), mode="eval"))
-    except (SyntaxError, ValueError, ArithmeticError, DivisionByZero, InvalidOperation, RecursionError):
-        return None
-    if not d.is_finite():
-        return None
-    return _decimal_value(d)
+def _refused(
+    problems: list[Problem], code: str, severity: Severity, zh: str, en: str, expected: Any, found: Any
+) -> Coerced:
+    """No value: the problems found so far and the one that stops this cell."""
+    return Coerced(None, [*problems, Problem(code, severity, zh, en, expected, found)])
 
 
 # -- the table ---------------------------------------------------------------------------------
@@ -157,50 +77,25 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
         low, high = _bounds(f)
         zero_ok = (low is None or low <= 0) and (high is None or high >= 0)
         if strict or not zero_ok:
-            return Coerced(
-                0 if zero_ok else None,
-                [
-                    Problem(
-                        "BLANK_CELL",
-                        "error",
-                        f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else ""),
-                        f"blank; expected {exp_en}" + (" (0 when there is nothing to report)" if zero_ok else ""),
-                        exp_zh,
-                        None,
-                    )
-                ],
-            )
-        return Coerced(
-            0,
-            [
-                Problem(
-                    "BLANK_CELL",
-                    "warning",
-                    "未填写，已按0计；无数据请填0",
-                    "blank, read as 0; type 0 when there is nothing to report",
-                    0,
-                    None,
-                )
-            ],
-        )
+            zh = f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else "")
+            en = f"blank; expected {exp_en}" + (" (0 when there is nothing to report)" if zero_ok else "")
+            return Coerced(0 if zero_ok else None, [Problem("BLANK_CELL", "error", zh, en, exp_zh, None)])
+        zh, en = "未填写，已按0计；无数据请填0", "blank, read as 0; type 0 when there is nothing to report"
+        return Coerced(0, [Problem("BLANK_CELL", "warning", zh, en, 0, None)])
 
     value: Any = raw.value
     if raw.formula is not None:
         number = constant_formula(raw.formula)
         shown = clip("=" + raw.formula)
         if number is None:
-            return Coerced(
-                None,
-                [
-                    Problem(
-                        "FORMULA_IN_INPUT",
-                        "error",
-                        f"填写了公式「{shown}」；此处只能直接填写{exp_zh}，不读取公式的计算结果",
-                        f"holds the formula '{shown}'; type {exp_en} directly (formula results are not read)",
-                        exp_zh,
-                        shown,
-                    )
-                ],
+            return _refused(
+                problems,
+                "FORMULA_IN_INPUT",
+                "error",
+                f"填写了公式「{shown}」；此处只能直接填写{exp_zh}，不读取公式的计算结果",
+                f"holds the formula '{shown}'; type {exp_en} directly (formula results are not read)",
+                exp_zh,
+                shown,
             )
         problems.append(
             Problem(
@@ -215,87 +110,62 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
         value = number
 
     if isinstance(value, bool):
-        return Coerced(
-            None,
-            problems
-            + [
-                Problem(
-                    "BOOLEAN_IN_NUMBER",
-                    "error",
-                    f"应填写{exp_zh}，实际为逻辑值 {show(value)}",
-                    f"expected {exp_en}, found the boolean {show(value)}",
-                    exp_zh,
-                    show(value),
-                )
-            ],
+        return _refused(
+            problems,
+            "BOOLEAN_IN_NUMBER",
+            "error",
+            f"应填写{exp_zh}，实际为逻辑值 {show(value)}",
+            f"expected {exp_en}, found the boolean {show(value)}",
+            exp_zh,
+            show(value),
         )
     if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
-        return Coerced(
-            None,
-            problems
-            + [
-                Problem(
-                    "DATE_IN_NUMBER",
-                    "error",
-                    f"应填写{exp_zh}，实际为日期或时间 {show(value)}（可能被表格程序自动识别为日期，请改为数字）",
-                    f"expected {exp_en}, found the date/time {show(value)} (the spreadsheet may have turned the entry into a date)",
-                    exp_zh,
-                    show(value),
-                )
-            ],
+        return _refused(
+            problems,
+            "DATE_IN_NUMBER",
+            "error",
+            f"应填写{exp_zh}，实际为日期或时间 {show(value)}（可能被表格程序自动识别为日期，请改为数字）",
+            f"expected {exp_en}, found the date/time {show(value)} (the spreadsheet may have turned the entry into a date)",
+            exp_zh,
+            show(value),
         )
     if isinstance(value, CellError):
-        return Coerced(
-            None,
-            problems
-            + [
-                Problem(
-                    "TEXT_IN_NUMBER",
-                    "error",
-                    f"应填写{exp_zh}，实际为错误值 {value}",
-                    f"expected {exp_en}, found the error value {value}",
-                    exp_zh,
-                    str(value),
-                )
-            ],
+        return _refused(
+            problems,
+            "TEXT_IN_NUMBER",
+            "error",
+            f"应填写{exp_zh}，实际为错误值 {value}",
+            f"expected {exp_en}, found the error value {value}",
+            exp_zh,
+            str(value),
         )
     if isinstance(value, str):
-        number, steps = _from_text(value)
+        number, steps = number_from_text(value)
         if number is None:
             quoted = clip(value)
-            return Coerced(
-                None,
-                problems
-                + [
-                    Problem(
-                        "TEXT_IN_NUMBER",
-                        "error",
-                        f"应填写{exp_zh}，只能填写数字，不能含单位或文字；实际填写了「{quoted}」",
-                        f"expected {exp_en}: a number only, no units or words; found '{quoted}'",
-                        exp_zh,
-                        quoted,
-                    )
-                ],
+            return _refused(
+                problems,
+                "TEXT_IN_NUMBER",
+                "error",
+                f"应填写{exp_zh}，只能填写数字，不能含单位或文字；实际填写了「{quoted}」",
+                f"expected {exp_en}: a number only, no units or words; found '{quoted}'",
+                exp_zh,
+                quoted,
             )
         if math.isfinite(number):
             problems += _text_warnings(value, number, steps)
         value = number
     if isinstance(value, Decimal):
-        value = _decimal_value(value)
+        value = decimal_to_number(value)
     if not isinstance(value, (int, float)):
-        return Coerced(
-            None,
-            problems
-            + [
-                Problem(
-                    "TEXT_IN_NUMBER",
-                    "error",
-                    f"应填写{exp_zh}，实际为 {show(value)}",
-                    f"expected {exp_en}, found {show(value)}",
-                    exp_zh,
-                    show(value),
-                )
-            ],
+        return _refused(
+            problems,
+            "TEXT_IN_NUMBER",
+            "error",
+            f"应填写{exp_zh}，实际为 {show(value)}",
+            f"expected {exp_en}, found {show(value)}",
+            exp_zh,
+            show(value),
         )
     return _check_number(value, f, problems)
 
@@ -329,19 +199,14 @@ def _text_warnings(text: str, number: float, steps: list[str]) -> list[Problem]:
 def _check_number(value: float, f: Field, problems: list[Problem]) -> Coerced:
     exp_zh, exp_en = expected_zh(f), expected_en(f)
     if isinstance(value, float) and not math.isfinite(value):
-        return Coerced(
-            None,
-            problems
-            + [
-                Problem(
-                    "NOT_FINITE",
-                    "error",
-                    f"应填写{exp_zh}，实际数值无效（{show(value)}）",
-                    f"expected {exp_en}, found an invalid number ({show(value)})",
-                    exp_zh,
-                    show(value),
-                )
-            ],
+        return _refused(
+            problems,
+            "NOT_FINITE",
+            "error",
+            f"应填写{exp_zh}，实际数值无效（{show(value)}）",
+            f"expected {exp_en}, found an invalid number ({show(value)})",
+            exp_zh,
+            show(value),
         )
     if abs(value) > MAX_EXACT:
         return Coerced(
@@ -362,7 +227,7 @@ def _check_number(value: float, f: Field, problems: list[Problem]) -> Coerced:
         value = int(value)
     errors: list[Problem] = []
     low, high = _bounds(f)
-    if f.kind in INTEGER_KINDS and isinstance(value, float):
+    if KINDS[f.kind].whole and isinstance(value, float):
         errors.append(
             Problem(
                 "FRACTION_IN_COUNT",
@@ -373,7 +238,7 @@ def _check_number(value: float, f: Field, problems: list[Problem]) -> Coerced:
                 value,
             )
         )
-    if value < 0 and f.kind in ("count", "amount"):
+    if value < 0 and KINDS[f.kind].non_negative:
         errors.append(
             Problem(
                 "NEGATIVE",
@@ -437,7 +302,7 @@ def _coerce_text(raw: RawCell, f: Field, strict: bool) -> Coerced:
             ],
         )
     if _blank(raw):
-        severity = "error" if strict and f.required else "warning"
+        severity: Severity = "error" if strict and f.required else "warning"
         note_zh, note_en = ("（选填）", " (optional)") if not f.required else ("", "")
         return Coerced("", [Problem("BLANK_CELL", severity, f"未填写{note_zh}", f"blank{note_en}", "文字", None)])
     text = raw.value if isinstance(raw.value, str) else _text_of(raw.value)

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..base.text import clip, show
 from ..check.issues import Issue
 from ..spec.layout import Layout, a1
 from ..spec.model import Model
 from .cells import CellError, CellSource, parse_name_ref
-from .coerce import clip, show
 
 
 def _shown(value: Any) -> str:

@@ -19,16 +19,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.errors import InputFileError
+from ..base.text import clip
 from ..check.evaluate import derive, eval_expr, unflatten
 from ..check.issues import Issue, exit_code, sort_issues
 from ..check.validate import decimal_issues, rule_issues, schema_issues
-from ..spec.identity import Identity
+from ..spec.identity import Identity, same_code, same_name, same_year
 from ..spec.layout import Box, Layout, SheetLayout, build_layout
 from ..spec.model import Model
 from ..spec.rules import input_refs, refs_of
 from . import safety
 from .cells import CellSource, SourceError, open_source
-from .coerce import clip, coerce
+from .coerce import coerce
 from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
 from .recognize import check_identity, fail, find_identity
 
@@ -65,10 +66,6 @@ def _clean(model: Model, pointer: str, value: Any) -> Any:
     return int(value) if value.is_integer() else value
 
 
-def _norm(text: Any) -> str:
-    return "" if text is None else str(text).replace("\u3000", " ").strip()
-
-
 def _identity_issues(identity: Identity, values: dict[str, Any], model: Model) -> list[Issue]:
     out = []
     roles = model.identity_fields
@@ -77,9 +74,10 @@ def _identity_issues(identity: Identity, values: dict[str, Any], model: Model) -
         ("org_code", "统一社会信用代码", "the organisation code"),
     ):
         pointer = roles.get(key)
-        issued = _norm(getattr(identity, key))
-        filled = _norm(values.get(pointer)) if pointer else ""
-        if pointer and issued and filled and issued != filled:
+        issued = str(getattr(identity, key)).strip()
+        filled = "" if not pointer or values.get(pointer) is None else str(values.get(pointer)).strip()
+        same = same_name if key == "org_name" else same_code  # one answer: `spec.identity` decides
+        if pointer and issued and filled and not same(issued, filled):
             issued, filled = clip(issued), clip(filled)
             out.append(
                 Issue(
@@ -94,7 +92,7 @@ def _identity_issues(identity: Identity, values: dict[str, Any], model: Model) -
             )
     pointer = roles.get("year")
     year = values.get(pointer) if pointer else None
-    if pointer and identity.year and isinstance(year, int) and str(year) != identity.year.strip():
+    if pointer and identity.year and isinstance(year, int) and not same_year(identity.year, year):
         out.append(
             Issue(
                 "YEAR_MISMATCH",
@@ -117,7 +115,7 @@ def _place(issues: Iterable[Issue], layout: Layout) -> list[Issue]:
         fc = layout.fields.get(i.pointer or "")
         if fc is not None and not (i.sheet and i.cell):
             i = dataclasses.replace(i, sheet=fc.box.sheet, cell=fc.box.a1)
-        long = {
+        long: dict[str, Any] = {
             k: clip(v, MAX_QUOTED if k in ("expected", "found") else MAX_MESSAGE)
             for k, v in (
                 ("message_zh", i.message_zh),

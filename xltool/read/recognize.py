@@ -11,12 +11,13 @@ import re
 from typing import Any
 
 from ..base.errors import InputFileError
+from ..base.text import clip, show
 from ..spec.identity import KEYS, NAME_PREFIX
 from ..spec.layout import build_layout
-from ..spec.model import Model, load_model
+from ..spec.model import DEFAULT_META_SHEET, Model, load_model
+from ..spec.positions import META_KEY_COL, META_VALUE_COL
 from ..spec.schemas import builtin_names
 from .cells import CellSource
-from .coerce import clip, show
 
 META_ROWS = len(KEYS) + 8
 SEARCHED_SHEETS = 16  # a meta sheet under another name is looked for among the last sheets only
@@ -30,9 +31,9 @@ def _shown(value: Any) -> str:
 def _meta_rows(source: CellSource, sheet: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for r in range(META_ROWS):
-        key = source.get(sheet, r, 0).value
+        key = source.get(sheet, r, META_KEY_COL).value
         if isinstance(key, str) and key in KEYS:
-            value = source.get(sheet, r, 1).value  # a number only if a program converted it
+            value = source.get(sheet, r, META_VALUE_COL).value  # a number only if a program converted it
             out[key] = str(int(value)) if isinstance(value, float) and value.is_integer() else _shown(value)
     return out
 
@@ -46,7 +47,7 @@ def find_identity(source: CellSource, model: Model | None) -> dict[str, str]:
         candidates.append(model.meta_sheet)
     elif props.get("schema_name") in builtin_names():
         candidates.append(load_model(props["schema_name"]).meta_sheet)
-    candidates += ["_xltool"] + names[::-1][:SEARCHED_SHEETS]
+    candidates += [DEFAULT_META_SHEET] + names[::-1][:SEARCHED_SHEETS]
     for sheet in dict.fromkeys(c for c in candidates if c in names):
         source.prepare({sheet: META_ROWS})
         meta = _meta_rows(source, sheet)

@@ -117,7 +117,7 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
 def protected(xml: bytes) -> bool:
     """Excel writes sheet="1", LibreOffice sheet="true"; no element or sheet="0" means unprotected."""
     prot = _PROT_RE.search(xml)
-    return bool(prot) and _attrs(prot.group(1)).get("sheet", "0").lower() in _TRUE
+    return prot is not None and _attrs(prot.group(1)).get("sheet", "0").lower() in _TRUE
 
 
 # -- what python-calamine will allocate ---------------------------------------------------------

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .kinds import KINDS as FIELD_KINDS
 from .rules import CHECK_OPS, parse_check, refs_of
 
 ROOT_KEYWORDS = {"x-name", "x-version", "x-years", "x-levels", "x-template", "x-layout", "x-rules"}
 LEAF_KEYWORDS = {"x-label", "x-kind", "x-unit", "x-decimals", "x-identity"}
 IDENTITY_ROLES = {"org_name", "org_code", "year"}
-KINDS = {"count", "signed_count", "amount", "integer", "text", "string", "meta"}
+KINDS = {*FIELD_KINDS, "meta"}
 RULE_KEYS = {"id", "title", "source", "severity", "derives", "levels", "for_each", "check", "message"}
 SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
 
@@ -204,6 +205,6 @@ def lint(doc: dict[str, Any]) -> list[Problem]:
     if not fields:
         problems.append(Problem("/properties", "the schema defines no fields with x-kind"))
     problems += _lint_rules(doc, fields)
-    rule_ids = {r.get("id") for r in doc.get("x-rules", []) if isinstance(r, dict)}
+    rule_ids = {str(r["id"]) for r in doc.get("x-rules", []) if isinstance(r, dict) and r.get("id") is not None}
     problems += _lint_layout(doc, fields, rule_ids)
     return problems

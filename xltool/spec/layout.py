@@ -15,30 +15,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .model import BlockSpec, CellSpec, Model
-from .rules import RuleInstance
-
-TITLE_ROW = 0
-SUMMARY_ROW = 1
-FIRST_BLOCK_ROW = 3
-
-
-def col_letter(col: int) -> str:
-    """0-based column index -> Excel letters."""
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def a1(row: int, col: int) -> str:
-    return f"{col_letter(col)}{row + 1}"
-
-
-def sheet_ref(sheet: str, row: int, col: int, absolute: bool = True) -> str:
-    cell = f"${col_letter(col)}${row + 1}" if absolute else a1(row, col)
-    return f"'{sheet}'!{cell}"
+from .positions import (
+    CHECKS_FIRST_ROW,
+    CHECKS_STATE_COL,
+    FIRST_BLOCK_ROW,
+    SUMMARY_ROW,
+    TITLE_ROW,
+    a1,
+    abs_a1,
+    quoted_sheet,
+    sheet_ref,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +49,11 @@ class Box:
     @property
     def where(self) -> str:
         return f"{self.sheet}!{self.a1}"
+
+    @property
+    def a1_range(self) -> str:
+        """'B5' or 'B5:D6' for a merged box."""
+        return self.a1 if not self.merged else f"{self.a1}:{a1(self.last_row, self.last_col)}"
 
 
 @dataclass(frozen=True)
@@ -134,8 +126,29 @@ class Layout:
         m = self.model
         return [m.instructions_sheet] + [s.name for s in self.sheets] + [m.checks_sheet, m.meta_sheet]
 
-    def instances(self) -> list[tuple[object, RuleInstance]]:
-        return [(rule, inst) for rule in self.model.rules for inst in rule.instances]
+    @property
+    def check_rows(self) -> dict[tuple[str, int], int]:
+        """(rule id, instance index) -> its row on the checks sheet."""
+        keys = [(rule.id, inst.index) for rule in self.model.rules for inst in rule.instances]
+        return {key: CHECKS_FIRST_ROW + i for i, key in enumerate(keys)}
+
+    @property
+    def check_state_range(self) -> str:
+        """Every state cell (✓/✗/⚠) of the checks sheet, sheet-qualified: what summaries count."""
+        last = CHECKS_FIRST_ROW + max(len(self.check_rows), 1) - 1
+        first_cell, last_cell = abs_a1(CHECKS_FIRST_ROW, CHECKS_STATE_COL), abs_a1(last, CHECKS_STATE_COL)
+        return f"{quoted_sheet(self.model.checks_sheet)}!{first_cell}:{last_cell}"
+
+    @property
+    def state_cells(self) -> dict[tuple[str, int], str]:
+        """(rule id, instance index) -> the cell computing its state: its check cell on a data sheet, else its
+        row of the checks sheet (which then refers to the data sheet's cell rather than computing it twice)."""
+        out = {}
+        for key, row in self.check_rows.items():
+            placed = self.checks.get(key)
+            box = placed.box if placed else Box(self.model.checks_sheet, row, CHECKS_STATE_COL, row, CHECKS_STATE_COL)
+            out[key] = sheet_ref(box.sheet, box.row, box.col)
+        return out
 
 
 def defined_name(pointer: str) -> str:
@@ -211,8 +224,7 @@ def _table(model: Model, sheet: SheetLayout, block: BlockSpec, top: int, heading
             if t.box.row <= b.row <= t.box.last_row and t.box.col < b.col
         ]
         path += [t.text for t in sorted(header_texts, key=lambda t: t.box.row) if t.box.col <= b.col <= t.box.last_col]
-        cell = FieldCell(fc.pointer, b, tuple(path), fc.derived, fc.height)
-        sheet.fields.append(cell)
+        sheet.fields.append(FieldCell(fc.pointer, b, tuple(path), fc.derived, fc.height))
 
     # check cells: rows below the table, or a column to its right
     by_ptr = {f.pointer: f for f in sheet.fields}

@@ -15,10 +15,11 @@ from typing import Any
 
 from ..base.errors import SchemaError
 from . import dialect
+from .kinds import NUMERIC_KINDS
 from .rules import Expr, Rule, derivation_order, derivations, parse_rule
 from .schemas import SchemaSource, load_source
 
-NUMERIC_KINDS = ("count", "signed_count", "amount", "integer")
+DEFAULT_META_SHEET = "_xltool"  # the hidden identity sheet, unless a schema names it
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ def build_model(source: SchemaSource) -> Model:
         ),
         instructions_sheet=lay.get("instructions_sheet", "填报说明"),
         checks_sheet=lay.get("checks_sheet", "校验"),
-        meta_sheet=lay.get("meta_sheet", "_xltool"),
+        meta_sheet=lay.get("meta_sheet", DEFAULT_META_SHEET),
         json_schema=doc,
         source_path=str(source.path),
     )

@@ -20,6 +20,7 @@ Checks:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -237,7 +238,7 @@ def derivation_order(derived: dict[str, Expr]) -> list[str]:
     return order
 
 
-def input_refs(pointers: list[str] | tuple[str, ...], derived: dict[str, Expr]) -> list[str]:
+def input_refs(pointers: list[str] | tuple[str, ...], derived: Mapping[str, Expr]) -> list[str]:
     """Expand derived fields to the input fields they are computed from (deduplicated, in order)."""
     out: dict[str, None] = {}
 

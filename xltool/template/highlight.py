@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..check.formulas import FAIL_MARK, WARN_MARK
-from ..spec.layout import Box, Layout, SheetLayout, col_letter, sheet_ref
+from ..check.formulas import failed_mark
+from ..spec.layout import Box, Layout, SheetLayout
 from ..spec.model import Model
+from ..spec.positions import col_letter, sheet_ref
 from ..spec.rules import refs_of
 
 
@@ -28,7 +29,7 @@ def highlights(
     on_sheet = {fc.pointer: fc for fc in sheet.fields}
     out: list[Highlight] = []
     for rule in model.rules:
-        mark = FAIL_MARK if rule.severity == "error" else WARN_MARK
+        mark = failed_mark(rule.severity)
         per_instance: list[tuple[str, list[Box]]] = []
         rows_rel: list[tuple[int, list[Box]]] = []  # (check column, boxes)
         cols_rel: list[tuple[int, list[Box]]] = []  # (check row, boxes)
@@ -37,11 +38,11 @@ def highlights(
             if not boxes:
                 continue
             chk = layout.checks.get((rule.id, inst.index))
-            here = chk is not None and chk.box.sheet == sheet.name
-            if here and all(b.row == chk.box.row for b in boxes):
-                rows_rel.append((chk.box.col, boxes))
-            elif here and all(b.col == chk.box.col for b in boxes):
-                cols_rel.append((chk.box.row, boxes))
+            box = chk.box if chk is not None and chk.box.sheet == sheet.name else None
+            if box is not None and all(b.row == box.row for b in boxes):
+                rows_rel.append((box.col, boxes))
+            elif box is not None and all(b.col == box.col for b in boxes):
+                cols_rel.append((box.row, boxes))
             else:
                 per_instance.append((state_cells[(rule.id, inst.index)], boxes))
         if len({c for c, _ in rows_rel}) == 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from typing import Any
 
 _WORKBOOK = "xl/workbook.xml"
 # elements that must precede workbookProtection in CT_Workbook
@@ -50,3 +51,9 @@ def protect_structure(data: bytes, password: str = "") -> bytes:
             new.create_system = info.create_system
             dst.writestr(new, body)
     return out.getvalue()
+
+
+def protect_sheet(ws: Any, password: str) -> None:
+    """Lock a sheet: locked cells cannot change, yet both kinds can be selected and rows/columns resized."""
+    options = {"select_locked_cells": True, "select_unlocked_cells": True, "format_columns": True, "format_rows": True}
+    ws.protect(password, options)
