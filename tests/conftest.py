@@ -18,6 +18,8 @@ from collections.abc import Callable, Generator
 import libreoffice as lo
 import pytest
 
+import xltool  # noqa: F401 - first, so openpyxl is configured by xltool (defusedxml) in every test
+
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 #: component -> (is it available?, how to install it on Debian)
