@@ -10,6 +10,7 @@ import random
 import re
 import subprocess
 import zipfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,7 @@ def test_excel_checks_agree_with_python_after_libreoffice_recalculation(
     model = model_for(year)
     blanks = {level: blank_template(model, level) for level in ("township", "county")}
     seen: dict[tuple[str, int], set[str]] = {}
+    marks: Counter[str] = Counter()  # every check cell of every workbook, by what LibreOffice showed
     workbooks = 0
 
     # One batch per schema (~50 workbooks, one LibreOffice run): every instance is violated in it, so
@@ -164,6 +166,7 @@ def test_excel_checks_agree_with_python_after_libreoffice_recalculation(
         for (_name, level, case), out in zip(batch, outs, strict=True):
             for key, state in check_agreement(model, case, out, level).items():
                 seen.setdefault(key, set()).add(state)
+                marks[state or "empty"] += 1
         workbooks += len(batch)
 
     run()
@@ -179,7 +182,8 @@ def test_excel_checks_agree_with_python_after_libreoffice_recalculation(
     report_line(
         f"rule agreement {year}: {workbooks} workbooks recalculated by LibreOffice; {len(checked)} rule instances "
         f"each seen passing and failing ({', '.join(sorted({r.id for r, _ in checked}))}); "
-        f"{len(cross)} cross-year instances (W4) always empty, as the template states"
+        f"{len(cross)} cross-year instances (W4) always empty, as the template states; check cells compared: "
+        + ", ".join(f"{mark} {n}" for mark, n in sorted(marks.items()))
     )
 
 
