@@ -210,6 +210,21 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
             raise HTTPException(404)
         return FileResponse(path, media_type=XLSX if what == "feedback" else "application/json", filename=path.name)
 
+    async def admin_org_file(request: Request) -> Response:
+        """The organisation's current accepted report, or the feedback on its latest file."""
+        if not admin_ok(request):
+            return login(request)
+        member = portal.by_n(request.path_params["n"])
+        row = None if member is None else await anyio.to_thread.run_sync(portal.row_of, member)
+        what = request.path_params["what"]
+        rel = (
+            None if row is None else row.current if what == "current" else row.feedback if what == "feedback" else None
+        )
+        path = portal.archive / rel if rel else None
+        if path is None or not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path, media_type=XLSX if what == "feedback" else "application/json", filename=path.name)
+
     async def admin_sheet(request: Request) -> Response:
         if not admin_ok(request):
             return login(request)
@@ -232,6 +247,7 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
         Route("/admin/login", admin_login, methods=["POST"]),
         Route("/admin/logout", admin_logout, methods=["POST"]),
         Route("/admin/org/{n:int}", admin_org),
+        Route("/admin/org/{n:int}/{what:str}", admin_org_file),
         Route("/admin/file/{sha:str}/{what:str}", admin_file),
         Route("/admin/status.xlsx", admin_sheet),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
