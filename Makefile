@@ -43,6 +43,7 @@ templates: $(STAMP)
 
 screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
+	$(BIN)/python scripts/render_screenshot.py
 
 # The upload portal's README screenshots, with Debian's chromium + chromium-driver (as the tests).
 portal-screenshots: $(STAMP)

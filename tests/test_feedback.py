@@ -114,7 +114,7 @@ LINKS = [None, "'一、总体情况'!B5", "'二、主动公开'!B7", "'三、依
 COMMENTS = {
     (CODE.sheet, "B5"): f"【错误】统一社会信用代码格式不正确\n应为：18位代码；实际：{INJECTION}",
     (ISSUED.sheet, "B7"): "【警告】未填写，按 0 处理",
-    (TOTAL.sheet, "D31"): "1. 【错误】合计应等于各项之和\n应为：10；实际：12\n2. 【警告】数字以文本形式存储\n实际：12",
+    (TOTAL.sheet, "D31"): "1. 【错误】合计应等于各项之和\n2. 【警告】数字以文本形式存储\n实际：12",
 }
 FILLED = {(CODE.sheet, "B5"): RED, (ISSUED.sheet, "B7"): YELLOW, (TOTAL.sheet, "D31"): RED}
 
@@ -255,7 +255,7 @@ def test_title_line_and_english(source: Path, tmp_path: Path) -> None:
         ("No.", "Level", "Location", "Code", "Message", "Expected", "Found"),
         (1, "Error", "三、依申请公开!D31", "R1", "total must equal the sum", 10, 12),
     ]
-    assert wb[TOTAL.sheet][TOTAL.a1].comment.text == "【Error】total must equal the sum\nExpected: 10; Found: 12"
+    assert wb[TOTAL.sheet][TOTAL.a1].comment.text == "【Error】total must equal the sum"  # a rule names both sides
     with pytest.raises(ValueError):
         write_feedback(source, [], tmp_path / "x.xlsx", lang="fr")
 

@@ -120,6 +120,7 @@ if __name__ == "__main__":
 import hostile_templates as T  # noqa: E402
 import pytest  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
+from support import credit_code  # noqa: E402
 
 from xltool.base.text import printable  # noqa: E402
 from xltool.read.feedback import write_feedback  # noqa: E402
@@ -284,7 +285,7 @@ HOSTILE_ORGS = [
 
 
 def _orgs() -> list[tuple[str, str]]:
-    return [(name, f"11330000MB{n + 1:07d}X") for n, name in enumerate(HOSTILE_ORGS)]
+    return [(name, credit_code(f"11330000MB{n + 1:07d}")) for n, name in enumerate(HOSTILE_ORGS)]
 
 
 def _tree(root: Path, skip: Path | None = None) -> dict[str, tuple[str, int]]:

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..base.internals import worksheet_xml
 from .scan import CellError, parse_name_ref, parse_ref, protected, scan_sheet_xml, unescape_ooxml
 
 __all__ = [
@@ -142,7 +143,7 @@ class OpenpyxlSource:
 
     def _part(self, sheet: str) -> bytes:
         with _engine(sheet):
-            return self._wb._archive.read(self._wb[sheet]._worksheet_path)
+            return worksheet_xml(self._wb, sheet)
 
     def _xml(self, sheet: str) -> None:
         if sheet not in self._cached:

@@ -77,19 +77,9 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
         low, high = _bounds(f)
         zero_ok = (low is None or low <= 0) and (high is None or high >= 0)
         if strict or not zero_ok:
-            return Coerced(
-                0 if zero_ok else None,
-                [
-                    Problem(
-                        "BLANK_CELL",
-                        "error",
-                        f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else ""),
-                        f"blank; expected {exp_en}" + (" (0 when there is nothing to report)" if zero_ok else ""),
-                        exp_zh,
-                        None,
-                    )
-                ],
-            )
+            zh = f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else "")
+            en = f"blank; expected {exp_en}" + (" (0 when there is nothing to report)" if zero_ok else "")
+            return Coerced(0 if zero_ok else None, [Problem("BLANK_CELL", "error", zh, en, exp_zh, None)])
         zh, en = "未填写，已按0计；无数据请填0", "blank, read as 0; type 0 when there is nothing to report"
         return Coerced(0, [Problem("BLANK_CELL", "warning", zh, en, 0, None)])
 

@@ -29,6 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..base.errors import InputFileError
 from ..base.files import write_atomic
+from ..base.internals import existing_cells
 from ..base.text import safe_text, write_text
 from ..check.issues import Issue, count, sort_issues
 from .safety import sniff
@@ -75,7 +76,8 @@ def _value(value: Any) -> Any:
 
 def _explain(issue: Issue, t: dict[str, Any], lang: str) -> str:
     """One issue for a comment: level and message, then expected and found when known."""
-    known = ((t["expected"], _value(issue.expected)), (t["found"], _value(issue.found)))
+    # a rule's message names and values both sides: neither is this cell's target, so none is listed
+    known = [] if issue.rule else [(t["expected"], _value(issue.expected)), (t["found"], _value(issue.found))]
     parts = t["sep"].join(f"{label}{v}" for label, v in known if v is not None)
     return f"【{t['level'][issue.severity]}】{issue.message(lang)}" + (f"\n{parts}" if parts else "")
 
@@ -131,8 +133,8 @@ def _load(source: Path) -> Workbook:
 
 def _mark(wb: Workbook, issues: list[Issue], t: dict[str, Any], lang: str) -> dict[int, tuple[Worksheet, str]]:
     """Fill and comment every issue cell; returns where issues[n] was marked, by n."""
-    for ws in wb.worksheets:  # comments of an earlier feedback round are stale; _cells: the cells
-        for cell in list(getattr(ws, "_cells", {}).values()):  # that exist (iter_rows adds empties)
+    for ws in wb.worksheets:  # comments of an earlier feedback round are stale
+        for cell in existing_cells(ws):  # iter_rows would create every empty cell
             if cell.comment is not None and cell.comment.author == AUTHOR:
                 cell.comment = None
     where: dict[int, tuple[Worksheet, str]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,9 @@ class TemplateOptions:
     issue_date: str = ""  # YYYY-MM-DD; pins the document's created time (reproducible output)
     portal_link: str = ""  # the organisation's private upload link (`xltool serve`), shown when set
     values: Mapping[str, Any] = field(default_factory=dict)  # pre-fill (fill, carry-over)
+    # more sheets after the template's own (e.g. the county summary's per-organisation sheet):
+    # called with the xlsxwriter workbook and the template's formats, before the workbook is closed
+    extra_sheets: Callable[[Any, dict[str, Any]], None] | None = None
 
 
 def make_identity(model: Model, opts: TemplateOptions) -> Identity:
@@ -152,6 +155,8 @@ class _Writer:
         write_meta(wb, meta, m.meta_sheet, self.identity)
         for ws in (instructions, *(ws for ws, _ in sheets), checks, meta):
             protect_sheet(ws, self.opts.password)
+        if self.opts.extra_sheets is not None:
+            self.opts.extra_sheets(wb, self.formats)
         wb.close()
         return protect_structure(self.buffer.getvalue(), self.opts.password)
 
