@@ -22,8 +22,9 @@ from typing import Any
 from ..spec.model import Model
 from .archive import INDEX
 from .index import Index
-from .reconcile import OrgRef, Orgs, org_key
-from .run import CollectResult, collect
+from .orgs import OrgRef, Orgs, org_key
+from .result import CollectResult
+from .run import collect
 from .tasks import read_task
 from .workers import run_tasks
 
@@ -44,7 +45,7 @@ class Upload:
 
 
 def attributed(read: dict[str, Any], roster: list[OrgRef]) -> OrgRef | None:
-    """The organisation `collect` attributes a successful read to (mirrors `reconcile._classify`)."""
+    """The organisation `collect` attributes a successful read to (mirrors `classify.classify`)."""
     ident = json.loads(read.get("identity_json") or "{}")
     filled = json.loads(read.get("filled_json") or "{}")
     codes = {i["code"] for i in json.loads(read.get("issues_json") or "[]")}
