@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint lock templates screenshot bench clean
+.PHONY: demo test lint lock templates screenshot portal-screenshots bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,11 +45,16 @@ screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
 	$(BIN)/python scripts/render_screenshot.py
 
+# The upload portal's README screenshots, with Debian's chromium + chromium-driver (as the tests).
+portal-screenshots: $(STAMP)
+	$(BIN)/python scripts/portal_screenshots.py
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_template.py
 	$(BIN)/python benchmarks/bench_read.py
 	$(BIN)/python benchmarks/bench_collect.py --n 200
 	$(BIN)/python benchmarks/bench_hostile.py
+	$(BIN)/python benchmarks/bench_portal.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis
