@@ -7,6 +7,9 @@ rule covers any other skip: under `CI=true` every skipped test is reported as a 
 
 `report_line` lets a test add a line of figures to the end of the pytest output (e.g. how many rule
 instances the LibreOffice agreement test saw pass and fail), shown even without `-s`.
+
+And every workbook a test reads is read by both xlsx engines, which must give the same verdict
+(tests/read_equality.py).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable, Generator
 
 import libreoffice as lo
 import pytest
+from read_equality import install
 
 import xltool  # noqa: F401 - first, so openpyxl is configured by xltool (defusedxml) in every test
 
@@ -82,3 +86,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, which must run every test: {reason}"
     return report
+
+
+@pytest.fixture(autouse=True)
+def _both_read_engines_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    install(monkeypatch)

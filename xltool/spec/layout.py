@@ -119,7 +119,9 @@ class Layout:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self)
+        if "fingerprint" not in self.memo:  # every read compares it: computed once per layout
+            self.memo["fingerprint"] = fingerprint(self)
+        return str(self.memo["fingerprint"])
 
     @property
     def sheet_names(self) -> list[str]:
