@@ -5,7 +5,7 @@ fonts-noto-cjk, and the test extras (selenium, httpx).
     python scripts/portal_screenshots.py     # writes docs/portal-township.png, docs/portal-county.png
 
 It starts `xltool serve` on a free loopback port with a fresh archive and the sample roster
-(samples/roster.csv), uploads for 城关镇 a file with a planted R3 error (the township page then shows
+(three organisations of the sample county), uploads for 城关镇 a file with a planted R3 error (the township page then shows
 the verdict), lets 城南街道 upload a correct one, and signs in to the county page.
 """
 
@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from xltool.check.evaluate import flatten  # noqa: E402
+from xltool.spec.identity import CODE_ALPHABET, CODE_WEIGHTS  # noqa: E402
 from xltool.spec.layout import build_layout  # noqa: E402
 from xltool.spec.model import load_model  # noqa: E402
 from xltool.spec.roster import load_roster  # noqa: E402
@@ -61,19 +62,37 @@ def workbook(name: str, code: str, r3: bool) -> bytes:
     return out.getvalue()
 
 
+ORGS = [
+    ("示例县城关镇人民政府", "乡镇（街道）", "李明 0000-1111111"),
+    ("示例县城南街道办事处", "乡镇（街道）", "王芳 0000-2222222"),
+    ("示例县教育局", "县级部门", "赵强 0000-3333333"),
+]
+
+
+def roster(path: Path) -> Path:
+    rows = ["单位名称,统一社会信用代码,层级,联系人"]
+    for i, (name, level, contact) in enumerate(ORGS):
+        body = f"11330000MB{i:07d}"
+        total = sum(CODE_ALPHABET.index(ch) * w for ch, w in zip(body, CODE_WEIGHTS, strict=True))
+        rows.append(f"{name},{body}{CODE_ALPHABET[(31 - total % 31) % 31]},{level},{contact}")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
 def main() -> None:
     chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and driver):
         raise SystemExit("needs chromium and chromedriver (apt-get install chromium chromium-driver)")
-    orgs = load_roster(ROOT / "samples" / "roster.csv", dict(MODEL.levels))
     with tempfile.TemporaryDirectory(prefix="portal-shots-") as tmp:
         root = Path(tmp)
+        roster_csv = roster(root / "roster.csv")
+        orgs = load_roster(roster_csv, dict(MODEL.levels))
         (root / "archive").mkdir()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         args = [sys.executable, "-m", "xltool", "serve", "--archive", str(root / "archive"), "--port", str(port)]
-        args += ["--roster", str(ROOT / "samples" / "roster.csv"), "--year", str(YEAR), "--deadline", "2026-01-31"]
+        args += ["--roster", str(roster_csv), "--year", str(YEAR), "--deadline", "2026-01-31"]
         links = dict(
             line.split("\t")
             for line in subprocess.run(

@@ -61,10 +61,14 @@ def browser(tmp_path: Path) -> Iterator[object]:
         drv.quit()  # type: ignore[attr-defined]
 
 
-def _downloaded(folder: Path, timeout: float = 30) -> Path:
+def _downloaded(folder: Path, timeout: float = 30, exclude: frozenset[str] | set[str] = frozenset()) -> Path:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = [p for p in folder.iterdir() if not p.name.endswith(".crdownload") and not p.name.startswith(".")]
+        done = [
+            p
+            for p in folder.iterdir()
+            if not p.name.endswith(".crdownload") and not p.name.startswith(".") and p.name not in exclude
+        ]
         if done:
             return done[0]
         time.sleep(0.2)
@@ -107,7 +111,9 @@ def test_township_round_trip_and_county_view(browser: object, tmp_path: Path) ->
             for tr in verdict.find_elements(By.CSS_SELECTOR, "table.issues tbody tr")
         ]
         cell = f"{R3_BOX.sheet}!{R3_BOX.a1}"
-        assert [cell, "错误", "R3 “自然人”列：（七）总计为26，各项办理结果之和为25，两者应相等", "25", "26"] in rows
+        (r3,) = [r for r in rows if r[0] == cell and r[2].startswith("R3 ")]
+        assert (r3[1], r3[3], r3[4]) == ("错误", "25", "26")
+        assert r3[2].startswith("R3 “自然人”列：（七）总计为26，") and "之和为25，两者应相等" in r3[2]
         assert drv.find_element(By.ID, "state").text == "有错误"
 
         # 2. the feedback workbook: the township's own file with that cell marked
@@ -116,7 +122,7 @@ def test_township_round_trip_and_county_view(browser: object, tmp_path: Path) ->
         assert feedback.name.endswith("-反馈.xlsx")
         wb = openpyxl.load_workbook(io.BytesIO(feedback.read_bytes()))
         comment = wb[R3_BOX.sheet][R3_BOX.a1].comment
-        assert comment is not None and "R3 “自然人”列：（七）总计为26，各项办理结果之和为25，两者应相等" in comment.text
+        assert comment is not None and r3[2] in comment.text
 
         # 3. the corrected file: accepted
         _submit(drv, right)
@@ -137,6 +143,12 @@ def test_township_round_trip_and_county_view(browser: object, tmp_path: Path) ->
         assert table == {TOWN[0]: "已接收", ORGS[1][0]: "未报送"}
         missing = [tr.text for tr in drv.find_elements(By.CSS_SELECTOR, "table.missing tbody tr")]
         assert missing == [f"{ORGS[1][0]} {ORGS[1][2]}"]
+
+        # the county's downloads: the summary workbook of the accepted reports
+        drv.find_element(By.ID, "summary").click()
+        summary = _downloaded(tmp_path / "downloads", exclude={feedback.name})
+        assert summary.name == f"{YEAR}-summary.xlsx"
+        assert openpyxl.load_workbook(io.BytesIO(summary.read_bytes())).sheetnames[0] == "填报说明"
 
         # 5. English on request
         drv.get(link + "?lang=en")

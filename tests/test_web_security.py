@@ -121,7 +121,12 @@ def test_wrong_password_is_401_and_right_one_opens_the_county_page(server: Serve
         r = c.post(server.url + "/admin/login", data={"csrf": token, "password": PASSWORD})
         assert r.status_code == 303
         page = c.get(server.url + "/admin")
+        feedback = c.get(server.url + "/admin/org/2/feedback")
+        assert c.get(server.url + "/admin/download/summary.xlsx").status_code == 404  # nothing accepted yet
+        assert c.get(server.url + "/admin/download/../../portal.key").status_code == 404
+        assert c.get(server.url + "/admin/org/1/current").status_code == 404  # A has not reported
     assert page.status_code == 200 and B[0] in page.text
+    assert feedback.status_code == 200 and feedback.content[:2] == b"PK"
 
 
 def test_upload_without_or_with_a_wrong_csrf_token_is_403(server: Server, unchanged: None) -> None:

@@ -19,8 +19,9 @@ import os
 from importlib import import_module
 from typing import Any
 
-# lxml is installed for the fast reader (read/stream.py); openpyxl would switch to it as soon as it is
-# importable. Keep openpyxl on defusedxml, the parser the safety design counts on (test_safety).
+# openpyxl parses with lxml whenever lxml is installed (python-docx pulls it in), and then bypasses
+# defusedxml, the second line of defence behind the safety gate's XML checks. Its only switch is
+# this variable, read when openpyxl is first imported: everything in xltool imports this first.
 os.environ["OPENPYXL_LXML"] = "False"
 
 from .base.version import __version__

@@ -10,6 +10,7 @@ index, states, history, feedback, status workbook). The verdict is then read bac
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -21,8 +22,9 @@ from typing import Any
 from ..spec.model import Model
 from .archive import INDEX
 from .index import Index
-from .reconcile import OrgRef, Orgs, org_key
-from .run import CollectResult, collect
+from .orgs import OrgRef, Orgs, org_key
+from .result import CollectResult
+from .run import collect
 from .tasks import read_task
 from .workers import run_tasks
 
@@ -43,7 +45,7 @@ class Upload:
 
 
 def attributed(read: dict[str, Any], roster: list[OrgRef]) -> OrgRef | None:
-    """The organisation `collect` attributes a successful read to (mirrors `reconcile._classify`)."""
+    """The organisation `collect` attributes a successful read to (mirrors `classify.classify`)."""
     ident = json.loads(read.get("identity_json") or "{}")
     filled = json.loads(read.get("filled_json") or "{}")
     codes = {i["code"] for i in json.loads(read.get("issues_json") or "[]")}
@@ -60,12 +62,15 @@ def _refusal(code: str, zh: str, en: str) -> dict[str, Any]:
 
 
 def precheck(uploads: list[Upload], model: Model, roster: list[OrgRef], workdir: Path, timeout: float) -> None:
-    """Read every upload in worker processes; mark those that must not enter the archive."""
+    """Read every upload in worker processes; mark those that must not enter the archive. The
+    reads are kept in `workdir/reads/<sha256>.json` for `reuse_read` (read once, not twice)."""
+    (workdir / "reads").mkdir(exist_ok=True)
     tasks = []
     for i, up in enumerate(uploads):
         path = workdir / f"check-{i}.{up.ext}"
         path.write_bytes(up.data)
-        tasks.append({"i": i, "path": str(path), "name": path.name, "schema": model.source_path or model.name})
+        name = up.path.rsplit("/", 1)[-1]  # the name collect will see, so the report's _meta is the same
+        tasks.append({"i": i, "path": str(path), "name": name, "schema": model.source_path or model.name})
     results: dict[int, dict[str, Any]] = {}
 
     def done(task: dict[str, Any], result: dict[str, Any]) -> None:
@@ -85,6 +90,19 @@ def precheck(uploads: list[Upload], model: Model, roster: list[OrgRef], workdir:
                 f"此文件属于“{who}”，不是本单位（{up.org.name}）的报告，未接收；请使用下发给本单位的模板",
                 f"this file belongs to '{who}', not to {up.org.name}; not accepted: use the template issued to you",
             )
+            continue
+        cached = workdir / "reads" / f"{up.sha256}.json"
+        if not cached.exists():
+            cached.write_text(json.dumps(res, ensure_ascii=False), encoding="utf-8")
+
+
+def reuse_read(reads: str, task: dict[str, Any]) -> dict[str, Any]:
+    """`collect`'s read step for portal uploads (in its worker): the `read_task` result the check
+    computed for these very bytes, under the same name; `read_task` itself for anything else."""
+    try:
+        return dict(json.loads((Path(reads) / f"{task['sha256']}.json").read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return read_task(task)
 
 
 def collect_uploads(
@@ -101,12 +119,13 @@ def collect_uploads(
     """Check, then collect the acceptable uploads in one run; returns None when none was acceptable."""
     with tempfile.TemporaryDirectory(prefix="xltool-portal-") as tmp:
         work = Path(tmp)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        for n, up in enumerate(uploads):
+            up.path = f"门户上传/{stamp}-{n:03d}-{up.sha256[:8]}.{up.ext}"
         precheck(uploads, model, roster, work, timeout)
         inbox = work / "inbox"
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         ok = [u for u in uploads if u.refused is None]
-        for n, up in enumerate(ok):
-            up.path = f"门户上传/{stamp}-{n:03d}-{up.sha256[:8]}.{up.ext}"
+        for up in ok:
             target = inbox / up.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(up.data)
@@ -121,6 +140,7 @@ def collect_uploads(
             year=year,
             lock_wait=lock_wait,
             timeout=timeout,
+            read_fn=functools.partial(reuse_read, str(work / "reads")),
         )
 
 

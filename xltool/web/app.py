@@ -33,6 +33,7 @@ from ..base.errors import XltoolError
 from ..collect.status import STATE_EN, STATE_ZH
 from ..collect.uploads import UPLOAD_EXTS, Upload
 from ..read.safety import MAX_FILE_BYTES
+from .downloads import KINDS, download
 from .keys import admin_cookie, same
 from .portal import Member, Portal
 from .queue import Settings, UploadQueue
@@ -210,6 +211,21 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
             raise HTTPException(404)
         return FileResponse(path, media_type=XLSX if what == "feedback" else "application/json", filename=path.name)
 
+    async def admin_org_file(request: Request) -> Response:
+        """The organisation's current accepted report, or the feedback on its latest file."""
+        if not admin_ok(request):
+            return login(request)
+        member = portal.by_n(request.path_params["n"])
+        row = None if member is None else await anyio.to_thread.run_sync(portal.row_of, member)
+        what = request.path_params["what"]
+        rel = (
+            None if row is None else row.current if what == "current" else row.feedback if what == "feedback" else None
+        )
+        path = portal.archive / rel if rel else None
+        if path is None or not path.is_file():
+            raise HTTPException(404)
+        return FileResponse(path, media_type=XLSX if what == "feedback" else "application/json", filename=path.name)
+
     async def admin_sheet(request: Request) -> Response:
         if not admin_ok(request):
             return login(request)
@@ -217,6 +233,15 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
         if not path.is_file():
             raise HTTPException(404)
         return FileResponse(path, media_type=XLSX, filename=path.name)
+
+    async def admin_download(request: Request) -> Response:
+        if not admin_ok(request):
+            return login(request)
+        kind = request.path_params["kind"]
+        data = await anyio.to_thread.run_sync(download, portal, kind) if kind in KINDS else None
+        if data is None:
+            raise HTTPException(404)
+        return Response(data, media_type=KINDS[kind], headers=_attachment(f"{portal.year}-{kind}"))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         code = exc.status_code if isinstance(exc, HTTPException) else 500
@@ -232,8 +257,10 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
         Route("/admin/login", admin_login, methods=["POST"]),
         Route("/admin/logout", admin_logout, methods=["POST"]),
         Route("/admin/org/{n:int}", admin_org),
+        Route("/admin/org/{n:int}/{what:str}", admin_org_file),
         Route("/admin/file/{sha:str}/{what:str}", admin_file),
         Route("/admin/status.xlsx", admin_sheet),
+        Route("/admin/download/{kind:str}", admin_download),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: not_found})
@@ -248,4 +275,5 @@ def _msg(code: str, zh: str, en: str) -> dict[str, str]:
 def _attachment(name: str) -> dict[str, str]:
     from urllib.parse import quote
 
-    return {"content-disposition": f"attachment; filename=\"template.xlsx\"; filename*=utf-8''{quote(name)}"}
+    ascii_name = "download" + name[name.rfind(".") :]
+    return {"content-disposition": f"attachment; filename=\"{ascii_name}\"; filename*=utf-8''{quote(name)}"}

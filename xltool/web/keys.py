@@ -77,7 +77,7 @@ def org_token(key: bytes, schema: str, year: int, org_key: str) -> str:
 
 def upload_link(base_url: str, key: bytes, schema: str, year: int, name: str, code: str) -> str:
     """The link printed for an organisation (`serve --links`, `template --portal`, the manifest)."""
-    from ..collect.reconcile import org_key
+    from ..collect.orgs import org_key
 
     return f"{base_url.rstrip('/')}/o/{org_token(key, schema, year, org_key(name, code))}"
 

@@ -15,7 +15,7 @@ from typing import Any
 from ..base.errors import XltoolError
 from ..collect.archive import INDEX, Archive
 from ..collect.index import Index
-from ..collect.reconcile import OrgRef, org_key
+from ..collect.orgs import OrgRef, org_key
 from ..collect.status import STATE_EN, STATE_ZH, OrgRow, Status, build_status
 from ..collect.uploads import submissions_of
 from ..spec.model import Model

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base.errors import XltoolError
-from ..collect.reconcile import OrgRef
+from ..collect.orgs import OrgRef
 from ..collect.uploads import Upload, collect_uploads
 from ..spec.model import Model
 
