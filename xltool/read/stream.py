@@ -51,8 +51,8 @@ class StreamSource:
             part = (part or "/xl/workbook.xml").lstrip("/")
             self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
             book = parse_xml(self._zip.read(part))
-            if book.tag != MAIN + "workbook":  # openpyxl's object model refuses any other part here
-                raise SourceError(f"{part} is not a workbook part")
+            if {k for k in book.attrib if not k.startswith("{")} - {"conformance"}:
+                raise SourceError(f"{part} is not a workbook part")  # openpyxl's object model refuses it
             rels = self._rels(part, required=True)
             self._paths: dict[str, str] = {}
             self._order: list[str] = []
