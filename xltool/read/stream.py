@@ -41,6 +41,14 @@ class StreamSource:
     def __init__(self, data: bytes) -> None:
         with _engine():
             self._zip = zipfile.ZipFile(io.BytesIO(data))
+        try:
+            self._open()
+        except BaseException:
+            self._zip.close()
+            raise
+
+    def _open(self) -> None:
+        with _engine():
             self._names = set(self._zip.namelist())
             types = _package_parts(self._zip, self._names)
             overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterfind(_CT + "Override")}
