@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
-
 from .identity import KEYS
 
+# xlsxwriter.utility is imported where it is used: importing it loads all of xlsxwriter (~120 ms),
+# and this module is on the path of every CLI start, `--help` included (tests/test_startup.py).
 _A1 = re.compile(r"\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6}")
 
 # Data sheets: title, summary ("有 2 处不一致"), then the blocks.
@@ -32,15 +32,21 @@ META_KEY_COL, META_VALUE_COL = KEY_COL, VALUE_COL
 
 def col_letter(col: int) -> str:
     """0-based column index -> Excel letters."""
+    from xlsxwriter.utility import xl_col_to_name
+
     return xl_col_to_name(col)
 
 
 def a1(row: int, col: int) -> str:
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
     return xl_rowcol_to_cell(row, col)
 
 
 def abs_a1(row: int, col: int) -> str:
     """'$D$4': an absolute reference, the same wherever a formula is copied."""
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
     return xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
 
 
@@ -56,6 +62,8 @@ def sheet_ref(sheet: str, row: int, col: int) -> str:
 
 def parse_a1(cell: str) -> tuple[int, int] | None:
     """'D31' -> (30, 3), 0-based; None for anything that is not a plain cell reference."""
+    from xlsxwriter.utility import xl_cell_to_rowcol
+
     if not _A1.fullmatch(cell):
         return None
     return xl_cell_to_rowcol(cell)
