@@ -70,6 +70,12 @@ def _template_with(roster: Path, tmp: Path) -> list[str]:
     return ["template", "--year", "2021", "--roster", str(roster), "--out-dir", str(tmp / "out")]
 
 
+def _manifest_roster(tmp: Path) -> Path:
+    path = tmp / "manifest.csv"
+    path.write_text(ROSTER_HEAD + "甲乡,,township\n", encoding="utf-8")
+    return path
+
+
 def _fifo(tmp: Path) -> Path:
     path = tmp / "roster.csv"
     os.mkfifo(path)
@@ -138,6 +144,13 @@ CASES: dict[str, tuple[Case, str]] = {
             [f, t / "roster.csv"],
         ),
         "NOT_A_FOLDER",
+    ),
+    "template --roster OUT/manifest.csv": (
+        lambda t, f: (
+            ["template", "--roster", str(_manifest_roster(t)), "--out-dir", str(t)],
+            [t / "manifest.csv"],
+        ),
+        "OUTPUT_IS_INPUT",
     ),
     "collect IN --archive FILE": (
         lambda t, f: (["collect", str(f.parent), "--archive", str(f), "--year", "2021"], [f]),

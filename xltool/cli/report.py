@@ -149,6 +149,8 @@ def template(
             if out_dir is None:
                 raise XltoolError("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
             guard_output(out_dir, [roster], folder=True)
+            for listing in ("manifest.csv", "manifest.json"):  # written beside the templates
+                guard_output(out_dir / listing, [roster])
             orgs = load_roster(roster, model.levels)
             for org_row in orgs:
                 row_due = (

@@ -99,9 +99,7 @@ def serve(
         password = os.environ.get(PASSWORD_ENV) or ""
         generated = not password
         password = password or secrets.token_urlsafe(12)
-        portal, settings = open_portal(
-            archive, roster, schema, the_year, key, admin_cookie(key, password), url, due
-        )
+        portal, settings = open_portal(archive, roster, schema, the_year, key, admin_cookie(key, password), url, due)
         if links:
             for member in portal.members.values():
                 _echo(f"{member.org.name}\t{portal.link(member)}")
