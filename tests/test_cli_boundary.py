@@ -297,3 +297,18 @@ def test_version_and_lang_before_the_command() -> None:
     assert r.returncode == 0 and "--lang" in r.stdout
     r = cli("read", "--help")
     assert "county_department" in r.stdout and "never an input" in r.stdout
+
+
+def test_debug_shows_the_traceback_of_an_internal_error() -> None:
+    code = (
+        "import sys, typer\nfrom xltool.cli import common\ncommon._DEBUG['on'] = True\n"
+        "try:\n    common._run(lambda: 1 // 0, common.Lang.en)\nexcept typer.Exit as exc:\n    sys.exit(exc.exit_code)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Traceback") and "ZeroDivisionError" in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "[INTERNAL_ERROR] xltool internal error (a bug, please report it): ZeroDivisionError"
+    )
+    r = cli("--debug", "--version")
+    assert (r.returncode, r.stdout.strip()) == (0, "xltool 0.1.0")
