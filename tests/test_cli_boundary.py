@@ -152,6 +152,19 @@ CASES: dict[str, tuple[Case, str]] = {
         ),
         "OUTPUT_IS_INPUT",
     ),
+    "template --level bogus": (
+        lambda t, f: (["template", "--level", "bogus", "-o", str(t / "x.xlsx")], []),
+        "BAD_ARGUMENT",
+    ),
+    "fill --level bogus": (
+        lambda t, f: (["fill", str(REPORT), "--level", "bogus", "-o", str(t / "x.xlsx")], [REPORT]),
+        "BAD_ARGUMENT",
+    ),
+    "validate --level bogus": (lambda t, f: (["validate", str(REPORT), "--level", "bogus"], [REPORT]), "BAD_ARGUMENT"),
+    "read --level bogus": (
+        lambda t, f: (["read", str(f), "--level", "bogus", "-o", str(t / "x.json")], [f]),
+        "BAD_ARGUMENT",
+    ),
     "collect IN --archive FILE": (
         lambda t, f: (["collect", str(f.parent), "--archive", str(f), "--year", "2021"], [f]),
         "NOT_A_FOLDER",
