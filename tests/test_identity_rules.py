@@ -278,3 +278,15 @@ def test_a_unicode_text_roster_from_excel_is_read(tmp_path: Path) -> None:
     assert [(t["单位名称"], t["统一社会信用代码"], t["层级"]) for t in manifest["templates"]] == [
         ("甲乡", good, "township")
     ]
+
+
+def test_validate_applies_the_year_rule_as_a_finding(tmp_path: Path) -> None:
+    doc = json.loads((SAMPLES / "hucun-2020.json").read_text(encoding="utf-8"))
+    del doc["_meta"]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    wrong = json.loads(cli("validate", str(path), "--schema", M21, "--format", "json", "--lang", "en").stdout)
+    found = [(i["code"], i["message_en"]) for i in wrong["issues"] if i["code"] == "YEAR_FORMAT"]
+    assert found == [("YEAR_FORMAT", f"the 2020 report uses the annual-report-2019 format; {M21} is for 2021–")]
+    right = cli("validate", str(path), "--format", "json")
+    assert right.returncode == 0 and json.loads(right.stdout)["schema"] == "annual-report-2019"
