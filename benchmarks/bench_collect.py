@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from xltool.check.evaluate import flatten  # noqa: E402
 from xltool.collect.run import collect  # noqa: E402
+from xltool.spec.identity import with_check_character  # noqa: E402
 from xltool.spec.model import load_model  # noqa: E402
 from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
 
@@ -39,7 +40,7 @@ SCHEMA = "annual-report-2021"
 
 
 def _org(i: int) -> tuple[str, str]:
-    return f"基准测试第{i:05d}号乡人民政府", f"11330000MB{i:07d}X"
+    return f"基准测试第{i:05d}号乡人民政府", with_check_character(f"11330000MB{i:07d}")
 
 
 def _make(args: tuple[Path, int]) -> None:

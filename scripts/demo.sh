@@ -41,7 +41,7 @@ inbox="$out/收件箱"; mkdir -p "$inbox/微信" "$inbox/邮件"
 xltool fill samples/synthetic-2021.json --org 示例县城关镇人民政府 --org-code 11330000MB0000000H --level township \
   --issue-date 2024-01-05 -o "$inbox/邮件/城关镇2023年报.xlsx" >/dev/null
 cp "$inbox/邮件/城关镇2023年报.xlsx" "$inbox/微信/城关镇2023年报(1).xlsx"          # the same file twice
-sed 's/示例县城关镇人民政府/示例县城南街道办事处/; s/11330000MB0000000H/11330000MB0000001F/' samples/synthetic-errors-2021.json > "$out/城南.json"
+sed 's/示例县城关镇人民政府/示例县城南街道办事处/; s/11330000MB0000000H/11330000MB0000001L/' samples/synthetic-errors-2021.json > "$out/城南.json"
 xltool fill "$out/城南.json" --level township --issue-date 2024-01-05 -o "$inbox/微信/城南街道.xlsx" >/dev/null   # has errors
 echo "请查收" > "$inbox/邮件/说明.txt"                                                # not a workbook
 set +e
@@ -51,3 +51,24 @@ set -e
 echo "(collect exit code $rc: some organisations are missing or have errors)"
 xltool status --archive "$out/档案" --year 2023 >/dev/null || true
 echo "archive:"; (cd "$out/档案" && find . -type f ! -name '.lock' | sort | sed 's/^/  /')
+
+step "7. 县级汇总 / the county summary: sum of the accepted reports, loud when incomplete"
+set +e
+xltool aggregate --archive "$out/档案" --year 2023 -o "$out/汇总-2023.json" --xlsx "$out/汇总-2023.xlsx"
+rc=$?
+set -e
+echo "(aggregate exit code $rc: 1 = the summary is incomplete or has errors; workbook: $out/汇总-2023.xlsx)"
+
+step "8. 发布稿 / the publishable report: HTML, DOCX and (with LibreOffice) PDF"
+entry="$out/档案/annual-report-2021/2023/示例县城关镇人民政府.json"
+xltool render "$entry" -o "$out/城关镇2023年报.html"
+xltool render "$entry" -o "$out/城关镇2023年报.docx"
+if command -v soffice >/dev/null; then xltool render "$entry" -o "$out/城关镇2023年报.pdf"; fi
+xltool render samples/hucun-2020.json -o "$out/胡村乡2020年报.html"
+xltool render --archive "$out/档案" --year 2023 --out-dir "$out/发布稿" --as html,docx
+
+step "9. 导出 / export the archive as one table (CSV for Excel/pandas/DuckDB, XLSX, JSON Lines)"
+xltool export --archive "$out/档案" --year 2023 -o "$out/导出-2023.csv"
+xltool export --archive "$out/档案" --years 2021-2025 -o "$out/导出.xlsx"
+xltool export --archive "$out/档案" --years 2021-2025 -o "$out/导出.jsonl"
+ls "$out"

@@ -16,7 +16,7 @@ from typing import Any
 
 import openpyxl
 import pytest
-from test_collect import ORGS, T0, _put, _resaved, _small_inbox, _zip, code, tree, values, workbook
+from test_collect import ORGS, T0, _put, _resaved, _small_inbox, _zip, tree, values, workbook
 
 from xltool.base.errors import XltoolError
 from xltool.collect.archive import Archive, ArchiveBusy, org_stem
@@ -360,7 +360,7 @@ def test_bad_arguments_and_an_unreadable_roster_stop_the_run(tmp_path: Path) -> 
 
 
 def test_status_workbook_is_reproducible_and_safe(tmp_path: Path) -> None:
-    evil = ('=HYPERLINK("http://x","点我")', code("11330000MB9999999"), "township")
+    evil = ('=HYPERLINK("http://x","点我")', "11330000MB9999999F", "township")
     inbox = tmp_path / "inbox"
     _put(inbox, "=cmd|' /C calc'!A0.xlsx", workbook(evil, values(evil)), 0)
     result = collect(inbox, tmp_path / "archive", year=2023, jobs=1)

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..base.errors import InputFileError
 from ..read import safety
+from ..read.signatures import is_ole, is_zip
 from .received import Entry, Skipped, Verdict, verdict
 
 TEMP_PREFIXES = ("~$", ".~lock.", "~wrl", "._", ".~")
@@ -67,7 +68,7 @@ def zip_names(data: bytes) -> set[str] | None:
 
 def content_ext(name: str, data: bytes) -> str:
     """Extension for the stored copy: by content for workbooks, else the received one."""
-    if data[:4] == b"PK\x03\x04":
+    if is_zip(data):
         names = zip_names(data) or set()
         if "xl/vbaProject.bin" in names:
             return "xlsm"
@@ -76,7 +77,7 @@ def content_ext(name: str, data: bytes) -> str:
         if "content.xml" in names and "mimetype" in names:
             return "ods"
         return "zip" if names else (ext_of(name) or "bin")
-    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+    if is_ole(data):
         return ext_of(name) if ext_of(name) in ("xls", "doc", "ppt", "xlsx") else "xls"
     return ext_of(name) or "bin"
 

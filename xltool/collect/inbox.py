@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..read import safety
+from ..read.signatures import is_zip
 from .attachments import (
     SKIP_DIRS,
     archive_format,
@@ -87,7 +88,7 @@ def _file(full: Path, rel: str, st: os.stat_result) -> Iterator[Entry | Skipped]
             data=data,
         )
         return
-    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06") and rel.lower().endswith(".zip"):
+    if is_zip(data) and rel.lower().endswith(".zip"):
         names = zip_names(data)
         if names is None or not is_workbook_zip(names):  # a real attachment (or a broken one)
             yield from attachment(rel, data, st.st_mtime)

@@ -12,12 +12,12 @@ code or the schema that gave it.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..base.clock import utc_now_precise
 from ..base.version import __version__
 from ..spec.model import Model
 from .archive import Archive
@@ -40,10 +40,6 @@ class Seen(NamedTuple):
     role: str  # file | member | attachment
 
 
-def now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def reader_of(model: Model) -> str:
     """What a cached read depends on besides the file's bytes: the code and the exact schema."""
     return f"{__version__}/{model.digest}"
@@ -64,7 +60,7 @@ class Intake:
     ) -> None:
         self.inbox, self.store, self.db, self.model, self.strict, self.emit = inbox, store, db, model, strict, emit
         self.jobs, self.timeout, self.read_fn = jobs, timeout, read_fn or read_task
-        self.started = now()
+        self.started = utc_now_precise()
         self.reader = reader_of(model)
         self.known = db.read_state(model.name, strict, self.reader)  # sha256 -> "" read, or its error code
         self.entries: list[Seen] = []
@@ -140,7 +136,7 @@ class Intake:
 
     def _read(self, tasks: Iterable[dict[str, Any]]) -> None:
         def done(task: dict[str, Any], result: dict[str, Any]) -> None:
-            row = {"issues_json": "[]", "errors": 0, "warnings": 0, "read_at": now(), **result}
+            row = {"issues_json": "[]", "errors": 0, "warnings": 0, "read_at": utc_now_precise(), **result}
             row.update(self._key(task["sha256"]))
             if "details" in row:
                 row["details_json"] = json.dumps(row.pop("details"), ensure_ascii=False, default=str)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..base.errors import InputFileError
+from ..read.refusals import MESSAGES, too_large
 
 VERDICTS = {  # code -> (Chinese, English) for entries decided before any parser runs
     "UNSUPPORTED_ARCHIVE": (
@@ -29,10 +30,7 @@ VERDICTS = {  # code -> (Chinese, English) for entries decided before any parser
         "压缩包已损坏或不完整，无法解压，请重新打包后提交",
         "the zip archive is damaged or incomplete and cannot be unpacked; pack it again and resubmit",
     ),
-    "FILE_TOO_LARGE": (
-        "文件过大（{mb:.1f} MB，上限 {limit_mb:.1f} MB），请检查是否提交错了文件",
-        "the file is too large ({mb:.1f} MB, limit {limit_mb:.1f} MB); right file?",
-    ),
+    "FILE_TOO_LARGE": MESSAGES["FILE_TOO_LARGE"],
 }
 
 
@@ -47,7 +45,7 @@ class Verdict:
 def verdict(code: str, **details: Any) -> Verdict:
     fmt = dict(details)
     if code == "FILE_TOO_LARGE":
-        fmt = {"mb": details["size"] / 1048576, "limit_mb": details["limit"] / 1048576}
+        fmt = too_large(details["size"], details["limit"])
     zh, en = VERDICTS[code]
     return Verdict(code, zh.format(**fmt), en.format(**fmt), details)
 

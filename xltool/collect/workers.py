@@ -32,6 +32,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from ..base.internals import worker_processes
+
 T = TypeVar("T")
 Result = dict[str, Any]
 
@@ -131,7 +133,7 @@ def _call(fn: Callable[[Any], Result], task: Any, timeout: float | None, tid: in
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-PRELOAD = ["xltool.collect.tasks", "xltool.read.reader", "xltool.read.feedback"]
+PRELOAD = ["xltool.collect.tasks", "xltool.collect.warm"]  # warm: models, layouts, read-path imports
 
 
 def _context() -> Any:
@@ -170,7 +172,7 @@ class _Pool:
 
     def kill(self) -> None:
         """Stop every worker now (a hung task): the pool is broken afterwards."""
-        for proc in list(getattr(self.executor, "_processes", {}).values()):
+        for proc in worker_processes(self.executor):
             try:
                 proc.kill()
             except (OSError, AttributeError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +41,11 @@ class TemplateOptions:
     contact: str = ""
     password: str = ""
     issue_date: str = ""  # YYYY-MM-DD; pins the document's created time (reproducible output)
+    portal_link: str = ""  # the organisation's private upload link (`xltool serve`), shown when set
     values: Mapping[str, Any] = field(default_factory=dict)  # pre-fill (fill, carry-over)
+    # more sheets after the template's own (e.g. the county summary's per-organisation sheet):
+    # called with the xlsxwriter workbook and the template's formats, before the workbook is closed
+    extra_sheets: Callable[[Any, dict[str, Any]], None] | None = None
 
 
 def make_identity(model: Model, opts: TemplateOptions) -> Identity:
@@ -125,7 +129,7 @@ class _Writer:
             ("联系人及电话", o.contact or ""),
             ("模板版本", f"{m.title}（{m.name} {m.version}）"),
             ("模板编号", self.identity.serial),
-        ]
+        ] + ([("在线报送链接", o.portal_link)] if o.portal_link else [])
 
     def write(self) -> bytes:
         m, wb = self.model, self.wb
@@ -151,6 +155,8 @@ class _Writer:
         write_meta(wb, meta, m.meta_sheet, self.identity)
         for ws in (instructions, *(ws for ws, _ in sheets), checks, meta):
             protect_sheet(ws, self.opts.password)
+        if self.opts.extra_sheets is not None:
+            self.opts.extra_sheets(wb, self.formats)
         wb.close()
         return protect_structure(self.buffer.getvalue(), self.opts.password)
 

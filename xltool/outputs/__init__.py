@@ -1,0 +1,1 @@
+"""What the county hands on, computed from the archive: summary, publishable report, export."""
