@@ -49,10 +49,9 @@ screenshot: $(STAMP)
 portal-screenshots: $(STAMP)
 	$(BIN)/python scripts/portal_screenshots.py
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_template.py
-	$(BIN)/python benchmarks/bench_read.py
-	$(BIN)/python benchmarks/bench_collect.py --n 200
+bench: $(STAMP)  # one table: every figure of issue #13 with its floor; N=10000 for the province run
+	$(BIN)/python benchmarks/bench_all.py --n $(or $(N),1000)
+	$(BIN)/python benchmarks/bench_hostile.py
 	$(BIN)/python benchmarks/bench_portal.py
 
 clean:

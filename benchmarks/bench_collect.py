@@ -160,6 +160,7 @@ def main() -> None:
             marks.setdefault(e.kind, time.perf_counter() - t)
 
         sampler = _Sampler()
+        before = sampler._rss(os.getpid())
         sampler.start()
         first = collect(inbox, archive, year=2023, jobs=args.jobs, on_event=on_event)
         total = time.perf_counter() - t
@@ -185,7 +186,8 @@ def main() -> None:
         print(f"ratio first run / parallel floor     : {total / floor_n:8.1f}x")
         print(
             f"peak RSS during the first collect (sampled): whole process tree {sampler.tree_peak:.0f} MiB; "
-            f"this process {sampler.self_peak:.0f} MiB ({sampler.self_peak / n * 1024:.1f} KiB a file); "
+            f"this process {sampler.self_peak:.0f} MiB ({before:.0f} MiB before the run: "
+            f"{(sampler.self_peak - before) / n * 1024:.1f} KiB a file); "
             f"largest worker {sampler.worker_peak:.0f} MiB"
         )
     finally:

@@ -130,7 +130,7 @@ CASES: dict[str, tuple[Case, str]] = {
         ),
         "OUTPUT_IS_INPUT",
     ),
-    "read -o /proc/x.json": (lambda t, f: (["read", str(f), "-o", "/proc/x.json"], [f]), ""),
+    "read -o /proc/x.json": (lambda t, f: (["read", str(f), "-o", "/proc/x.json"], [f]), "FILE_NOT_FOUND"),
     "read -o under a file": (lambda t, f: (["read", str(f), "-o", str(f) + "/x.json"], [f]), "NOT_A_FOLDER"),
     "template --out-dir FILE": (
         lambda t, f: (
@@ -141,8 +141,11 @@ CASES: dict[str, tuple[Case, str]] = {
     ),
     "collect IN --archive FILE": (
         lambda t, f: (["collect", str(f.parent), "--archive", str(f), "--year", "2021"], [f]),
-        "",
+        "NOT_A_FOLDER",
     ),
+    "validate a FIFO": (lambda t, f: (["validate", str(_fifo(t))], []), "NOT_A_REPORT_FILE"),
+    "validate /dev/zero": (lambda t, f: (["validate", "/dev/zero"], []), "NOT_A_REPORT_FILE"),
+    "fill /dev/zero": (lambda t, f: (["fill", "/dev/zero", "-o", str(t / "x.xlsx")], []), "NOT_A_REPORT_FILE"),
     "validate a folder": (lambda t, f: (["validate", str(t)], []), ""),
     "read a folder": (lambda t, f: (["read", str(t)], []), ""),
     "template --year 3000": (lambda t, f: (["template", "--year", "3000", "-o", str(t / "x.xlsx")], []), "BAD_YEAR"),

@@ -87,6 +87,11 @@ DEPTS = [
     "县城市管理/综合执法局",
     "县城市管理_综合执法局",
 ]
+
+
+code = credit_code  # a valid 统一社会信用代码 from its first 17 characters
+
+
 ORGS = [
     (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", credit_code(f"11330000MB{n:07d}"), "township")
     for n, t in enumerate(TOWNS)
@@ -219,7 +224,7 @@ def _rename_members(raw: bytes) -> bytes:
 
 
 def _resaved(data: bytes) -> bytes:
-    """The same workbook re-saved by another writer (openpyxl, like WPS): other bytes, same data."""
+    """The same workbook re-saved by another writer (openpyxl): other bytes, same data."""
     import openpyxl
 
     wb = openpyxl.load_workbook(io.BytesIO(data))
@@ -332,7 +337,7 @@ def build_inbox(root: Path) -> Scenario:
     add("重复/桃源镇 - 副本.xlsx", same, 131, None)
     g = workbook(ORGS[14], values(ORGS[14], 14))
     add("乡镇/梅岭乡.xlsx", g, 140, Expect("accepted", ORGS[14][0], 0, 0))
-    add("乡镇/梅岭乡-WPS另存.xlsx", _resaved(g), 141, Expect("duplicate", ORGS[14][0], 0, 0))
+    add("乡镇/梅岭乡-另存.xlsx", _resaved(g), 141, Expect("duplicate", ORGS[14][0], 0, 0))
     # 15, 16 in a zip attachment with GBK names, a temp member and a nested zip
     members = [
         ("竹溪乡/竹溪乡年报.xlsx", workbook(ORGS[15], values(ORGS[15], 15))),
@@ -514,7 +519,7 @@ def test_every_file_gets_the_expected_state(world: dict[str, Any]) -> None:
         "旧格式/2019版.xlsx": "WRONG_SCHEMA",
     }
     assert subs["乡镇/桃源镇.xlsx"]["copies"] == 2  # the same bytes under two names: one submission
-    assert subs["乡镇/梅岭乡-WPS另存.xlsx"]["duplicate_of"] == sha(sc.files["乡镇/梅岭乡.xlsx"])
+    assert subs["乡镇/梅岭乡-另存.xlsx"]["duplicate_of"] == sha(sc.files["乡镇/梅岭乡.xlsx"])
     result = world["result"]
     assert result.exit_code == 1
     assert sorted(s["path"] for s in result.skipped) == sorted(sc.skipped)

@@ -19,7 +19,7 @@ from urllib.parse import unquote
 
 import openpyxl
 import pytest
-from test_collect import ORGS, SCHEMA, _put, values, workbook, write_roster
+from test_collect import ORGS, SCHEMA, _put, code, values, workbook, write_roster
 
 from xltool.base.errors import XltoolError
 from xltool.collect import intake
@@ -62,7 +62,7 @@ def test_names_that_are_not_utf8_are_recorded_and_the_files_read(tmp_path: Path)
 
 
 def test_link_targets_are_escaped(tmp_path: Path) -> None:
-    odd = ("第#3社区 50%20居委会", "11330000MB7777777X", "township")
+    odd = ("第#3社区 50%20居委会", code("11330000MB7777777"), "township")
     inbox = tmp_path / "inbox"
     _put(inbox, "a.xlsx", workbook(odd, values(odd, 0, **{"/applications/received/natural_person": 99})), 0)
     archive = tmp_path / "archive"
@@ -407,4 +407,4 @@ def test_summary_in_english_and_counts_labelled(tmp_path: Path) -> None:
         " 1 file(s) not attributed"
     )
     assert r.stderr.strip().splitlines()[-1] == last  # the progress' last line, in English too
-    assert "5 file(s) received (4 distinct" in r.stdout
+    assert "5 file(s) received (4 distinct" in r.stdout and "5 file(s) found in the inbox" in r.stderr

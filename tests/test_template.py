@@ -219,12 +219,17 @@ def test_a_refused_xlsxwriter_call_raises() -> None:
     long_text = "字" * 40_000
     with pytest.raises(OutputError) as err:
         write_template(model_for("2021"), TemplateOptions(issue_date="2026-01-05", values={"/overview": long_text}))
-    assert (err.value.code, err.value.details) == ("WRITE_REFUSED", {"call": "write_string", "return_code": -2})
+    where = f"{build_layout(model_for('2021')).fields['/overview'].box.where}"
+    assert (err.value.code, err.value.details) == (
+        "WRITE_REFUSED",
+        {"call": "write_string", "return_code": -2, "where": where},
+    )
+    assert len(err.value.line()) < 200  # the refused text is not repeated
     ws = Checked(xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True}).add_worksheet("S"), "S")
     assert ws.write_number(0, 0, 1) == 0
     with pytest.raises(OutputError) as err:
         ws.write_number(1_048_576, 0, 1)  # one row past the sheet
-    assert err.value.details == {"call": "write_number", "return_code": -1}
+    assert err.value.details == {"call": "write_number", "return_code": -1, "where": "S!A1048577"}
 
 
 def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Path) -> None:

@@ -223,6 +223,23 @@ def guard_output(output: Path | None, inputs: Iterable[Path | None], *, folder: 
             )
 
 
+def write_output(path: Path, data: bytes | str) -> None:
+    """Write a command's output atomically; a failure names the output, not the temporary file."""
+    from ..base.files import write_atomic
+
+    try:
+        write_atomic(path, data.encode("utf-8") if isinstance(data, str) else data)
+    except OSError as exc:
+        code, _zh, _en = _os_line(exc)
+        reason = exc.strerror or str(exc)
+        raise XltoolError(
+            code if code != "OS_ERROR" else "CANNOT_WRITE",
+            f"无法写出：{reason}",
+            f"cannot write: {reason}",
+            path=str(path),
+        ) from None
+
+
 def _emit_issues(issues: list[Issue], fmt: Fmt, lang: Lang, header: dict[str, Any]) -> None:
     if fmt is Fmt.json:
         doc = dict(header)

@@ -22,6 +22,7 @@ from .common import (
     _today,
     app,
     guard_output,
+    write_output,
 )
 
 LEVEL_HELP = "单位层级：township、county_department、county、other / organisation level"
@@ -122,7 +123,6 @@ def template(
     """生成锁定的填报模板（可按名单批量生成）。 Write a locked template, or one per roster organisation."""
 
     def body() -> int:
-        from ..base.files import write_atomic
         from ..spec.identity import check_code, deadline_warning, model_for, parse_date
         from ..template.writer import TemplateOptions, write_template
 
@@ -169,7 +169,7 @@ def template(
         target = output or Path(f"{model.name}{'-' + str(year) if year else ''}-template.xlsx")
         guard_output(target, [])
         data, ident = write_template(model, base)
-        write_atomic(target, data)
+        write_output(target, data)
         _warn(late, lang)
         _echo(
             f"已生成模板：{target}（{model.name}，模板编号 {ident.serial}）"
@@ -217,7 +217,6 @@ def fill(
     """把报告 JSON 写入新模板或已下发的模板（结转上年数据、重发更正文件）。 Write a report into a template."""
 
     def body() -> int:
-        from ..base.files import write_atomic
         from ..spec.identity import check_code, parse_date
         from ..template.fill import fill_report
 
@@ -237,7 +236,7 @@ def fill(
             issue_date=parse_date(issue_date, "--issue-date").isoformat() if issue_date else _today(),
             issued=issued,
         )
-        write_atomic(output, data)
+        write_output(output, data)
         _echo(
             f"已写入：{output}（{model.name}，{ident.org_name or '未指定单位'}，模板编号 {ident.serial}）"
             if lang is Lang.zh
@@ -266,7 +265,6 @@ def read(
     """读取填报后的工作簿，校验并输出 JSON。 Read a filled workbook back to validated JSON."""
 
     def body() -> int:
-        from ..base.files import write_text_atomic
         from ..read.reader import read_workbook
         from ..spec.model import load_model
 
@@ -275,7 +273,7 @@ def read(
         model = load_model(schema) if schema else None
         result = read_workbook(workbook, model=model, strict=strict, level=level)
         if output is not None:
-            write_text_atomic(output, result.to_json())
+            write_output(output, result.to_json())
         if feedback is not None:
             from ..read.feedback import write_feedback
 

@@ -120,7 +120,7 @@ class Intake:
             task = self._task(item, item.verdict)
             if task is not None:
                 yield task
-        self.emit(Event("scan", total=len(self.entries)))
+        self.emit(Event("scan", total=sum(1 for e in self.entries if e.role != "attachment")))  # a zip is not a file
 
     def take_in(self) -> None:
         """Walk the inbox and read what is new, at the same time."""

@@ -65,7 +65,7 @@ def reconcile(
     ctx: Context,
     received: list[Received],
     facts: dict[str, dict[str, Any]],
-    old: dict[str, dict[str, Any]],
+    old: dict[str, dict[str, Any]],  # sha256 -> {org_key, version} of the last run (Index.versions)
     stems: dict[str, str],
     roster: list[OrgRef] | None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:

@@ -129,9 +129,7 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
         now=_epoch(run.started),
     )
     facts = db.read_facts(model.name, run.strict, (r.sha256 for r in received))
-    rows, new_stems = reconcile(
-        ctx, received, facts, db.submissions(model.name, year), db.stems(model.name, year), refs
-    )
+    rows, new_stems = reconcile(ctx, received, facts, db.versions(model.name, year), db.stems(model.name, year), refs)
     del facts
     problems = write_outputs(run, rows, model.name, year)
     db.save(model.name, year, rows, new_stems)
@@ -192,14 +190,7 @@ def collect(
     if jobs is not None and jobs < 1:
         raise _bad(f"--jobs 应为正整数（{jobs}）", f"--jobs must be a positive integer ({jobs})")
     model = _resolve_model(schema, year)
-    orgs = load_roster(roster, model.levels) if roster is not None else None
-    if orgs is not None and not orgs:
-        raise XltoolError(
-            "ROSTER_EMPTY",
-            "名单文件只有表头，没有单位；请填写应报单位后再运行（不用名单时请不要给出 --roster）",
-            "the roster has a header but no organisations; fill it in (or leave out --roster)",
-            path=str(roster),
-        )
+    orgs = load_roster(roster, model.levels) if roster is not None else None  # a roster without rows: ROSTER_EMPTY
     store = Archive(root)
     with archive_errors(root, root / INDEX), store.lock(lock_wait):
         removed = store.sweep_temp()

@@ -133,7 +133,7 @@ def _call(fn: Callable[[Any], Result], task: Any, timeout: float | None, tid: in
             signal.setitimer(signal.ITIMER_REAL, 0)
 
 
-PRELOAD = ["xltool.collect.tasks", "xltool.read.reader", "xltool.read.feedback"]
+PRELOAD = ["xltool.collect.tasks", "xltool.collect.warm"]  # warm: models, layouts, read-path imports
 
 
 def _context() -> Any:

@@ -3,6 +3,11 @@
 Written by the writer in three places (hidden meta sheet, workbook defined names, custom document
 properties) so that a reader can recognise its own templates even after a re-save by Excel, WPS or
 LibreOffice, and refuse or flag files built from another schema, layout or organisation.
+
+It is also the one place that answers the questions every command asks about identity, so that
+template, fill, validate, read and collect cannot disagree: when two organisation names or codes are
+the same (NFKC), when two years are, which years a format is for, what a valid 统一社会信用代码 is
+(GB 32100-2015) and what a date is.
 """
 
 from __future__ import annotations
