@@ -145,6 +145,7 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
             return login(request, 403)
         password = form.get("password")
         if not isinstance(password, str) or not same(admin_cookie(portal.key, password), portal.admin_cookie):
+            await asyncio.sleep(1.0)  # slows password guessing down to one try a second per connection
             return login(request, 401, wrong=True)
         response = RedirectResponse(f"/admin{'?lang=en' if _lang(request) == 'en' else ''}", status_code=303)
         response.set_cookie(
