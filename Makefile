@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint lock templates screenshot bench clean
+.PHONY: demo test lint lock templates screenshot portal-screenshots bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,10 +45,14 @@ screenshot: $(STAMP)
 	$(BIN)/python scripts/screenshot.py
 	$(BIN)/python scripts/render_screenshot.py
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_template.py
-	$(BIN)/python benchmarks/bench_read.py
-	$(BIN)/python benchmarks/bench_collect.py --n 200
+# The upload portal's README screenshots, with Debian's chromium + chromium-driver (as the tests).
+portal-screenshots: $(STAMP)
+	$(BIN)/python scripts/portal_screenshots.py
+
+bench: $(STAMP)  # one table: every figure of issue #13 with its floor; N=10000 for the province run
+	$(BIN)/python benchmarks/bench_all.py --n $(or $(N),1000)
+	$(BIN)/python benchmarks/bench_hostile.py
+	$(BIN)/python benchmarks/bench_portal.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .hypothesis

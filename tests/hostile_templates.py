@@ -101,7 +101,7 @@ def patch(data: bytes, part: str, change: Callable[[str], str]) -> bytes:
 
 
 def edit(data: bytes, change: Callable[[Any], None]) -> bytes:
-    """Load with openpyxl (as WPS-like writers do), change, save."""
+    """Load with openpyxl, change, save (an openpyxl re-save: formulas lose their cached values)."""
     wb = openpyxl.load_workbook(io.BytesIO(data))
     change(wb)
     out = io.BytesIO()

@@ -249,23 +249,34 @@ def _subs(archive: Path) -> dict[str, dict[str, Any]]:
         conn.close()
 
 
-def test_an_older_file_arriving_later_goes_to_history_not_current(tmp_path: Path) -> None:
+def test_a_later_arrival_wins_whatever_its_file_time_and_a_future_time_is_flagged(tmp_path: Path) -> None:
     org = ORGS[0]
-    old, new = (workbook(org, values(org, 0, **{"/overview": f"第{n}稿"})) for n in (1, 2))
+    first, fixed = (workbook(org, values(org, 0, **{"/overview": f"第{n}稿"})) for n in (1, 2))
     inbox, archive = tmp_path / "inbox", tmp_path / "archive"
-    _put(inbox, "新.xlsx", new, 60)
+    _put(inbox, "时钟错了.xlsx", first, 0)
+    future = time.mktime((2030, 1, 1, 8, 0, 0, 0, 0, -1))
+    os.utime(inbox / "时钟错了.xlsx", (future, future))  # a township's clock set years ahead
     collect(inbox, archive, year=2023, jobs=1)
-    current = archive / f"annual-report-2021/2023/{org[0]}.json"
-    first = current.read_bytes()
-    _put(inbox, "旧.xlsx", old, 10)  # file time before the current version's
+    _put(inbox, "更正.xlsx", fixed, 10)  # sent later, with a sane (so: older) file time
     result = collect(inbox, archive, year=2023, jobs=1)
-    assert current.read_bytes() == first
     subs = _subs(archive)
-    assert (subs["新.xlsx"]["state"], subs["新.xlsx"]["version"], subs["新.xlsx"]["is_current"]) == ("accepted", 1, 1)
-    assert (subs["旧.xlsx"]["state"], subs["旧.xlsx"]["version"]) == ("superseded", 2)
-    history = f"annual-report-2021/2023/history/{org[0]}/2-{hashlib.sha256(old).hexdigest()[:8]}.json"
-    assert result.written == [f"sources/{hashlib.sha256(old).hexdigest()}.xlsx", history, "status-2023.xlsx"]
+    got = {p: (r["state"], r["version"], r["is_current"], r["warnings"]) for p, r in subs.items()}
+    assert got == {"时钟错了.xlsx": ("superseded", 1, 0, 1), "更正.xlsx": ("accepted", 2, 1, 0)}
+    issues = json.loads(subs["时钟错了.xlsx"]["issues_json"])
+    assert [(i["code"], i["severity"], i["found"]) for i in issues] == [
+        ("FILE_TIME_IMPLAUSIBLE", "warning", "2030-01-01 08:00")
+    ]
+    current = archive / f"annual-report-2021/2023/{org[0]}.json"
+    assert json.loads(current.read_text(encoding="utf-8"))["overview"] == "第2稿"
+    history = f"annual-report-2021/2023/history/{org[0]}/1-{hashlib.sha256(first).hexdigest()[:8]}.json"
+    assert result.written == [
+        f"sources/{hashlib.sha256(fixed).hexdigest()}.xlsx",
+        history,
+        f"annual-report-2021/2023/{org[0]}.json",
+        "status-2023.xlsx",
+    ]
     assert json.loads((archive / history).read_text(encoding="utf-8"))["overview"] == "第1稿"
+    assert (result.status.orgs[0].state, result.status.orgs[0].file) == ("accepted", "更正.xlsx")
 
 
 def test_a_file_reverting_to_earlier_data_makes_that_version_current_again(tmp_path: Path) -> None:
@@ -349,7 +360,7 @@ def test_bad_arguments_and_an_unreadable_roster_stop_the_run(tmp_path: Path) -> 
 
 
 def test_status_workbook_is_reproducible_and_safe(tmp_path: Path) -> None:
-    evil = ('=HYPERLINK("http://x","点我")', "11330000MB9999999X", "township")
+    evil = ('=HYPERLINK("http://x","点我")', "11330000MB9999999F", "township")
     inbox = tmp_path / "inbox"
     _put(inbox, "=cmd|' /C calc'!A0.xlsx", workbook(evil, values(evil)), 0)
     result = collect(inbox, tmp_path / "archive", year=2023, jobs=1)

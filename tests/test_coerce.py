@@ -1,6 +1,6 @@
 """The coercion table (DESIGN §6), each case typed into a real template cell and read back.
 
-Templates are written by xltool, edited with openpyxl the way WPS-like programs save, and read with
+Templates are written by xltool, edited and re-saved with openpyxl, and read with
 `read_workbook`; every case asserts the coerced value and the exact issues at that cell.
 """
 

@@ -34,6 +34,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [p for p in (str(ROOT), str(HERE)) if p not in sys.path]
 
+from support import credit_code  # noqa: E402
+
 from xltool.base.errors import XltoolError  # noqa: E402
 from xltool.check.evaluate import flatten  # noqa: E402
 from xltool.check.issues import count  # noqa: E402
@@ -85,11 +87,16 @@ DEPTS = [
     "县城市管理/综合执法局",
     "县城市管理_综合执法局",
 ]
+
+
+code = credit_code  # a valid 统一社会信用代码 from its first 17 characters
+
+
 ORGS = [
-    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", f"11330000MB{n:07d}X", "township")
+    (f"示例县{t}{'办事处' if t.endswith('街道') else '人民政府'}", credit_code(f"11330000MB{n:07d}"), "township")
     for n, t in enumerate(TOWNS)
 ]
-ORGS += [(f"示例{d}", f"11330000MC{n:07d}X", "county_department") for n, d in enumerate(DEPTS)]
+ORGS += [(f"示例{d}", credit_code(f"11330000MC{n:07d}"), "county_department") for n, d in enumerate(DEPTS)]
 SCHEMA = "annual-report-2021"
 COLLECTION = f"{SCHEMA}/2023"
 
@@ -217,7 +224,7 @@ def _rename_members(raw: bytes) -> bytes:
 
 
 def _resaved(data: bytes) -> bytes:
-    """The same workbook re-saved by another writer (openpyxl, like WPS): other bytes, same data."""
+    """The same workbook re-saved by another writer (openpyxl): other bytes, same data."""
     import openpyxl
 
     wb = openpyxl.load_workbook(io.BytesIO(data))
@@ -330,7 +337,7 @@ def build_inbox(root: Path) -> Scenario:
     add("重复/桃源镇 - 副本.xlsx", same, 131, None)
     g = workbook(ORGS[14], values(ORGS[14], 14))
     add("乡镇/梅岭乡.xlsx", g, 140, Expect("accepted", ORGS[14][0], 0, 0))
-    add("乡镇/梅岭乡-WPS另存.xlsx", _resaved(g), 141, Expect("duplicate", ORGS[14][0], 0, 0))
+    add("乡镇/梅岭乡-另存.xlsx", _resaved(g), 141, Expect("duplicate", ORGS[14][0], 0, 0))
     # 15, 16 in a zip attachment with GBK names, a temp member and a nested zip
     members = [
         ("竹溪乡/竹溪乡年报.xlsx", workbook(ORGS[15], values(ORGS[15], 15))),
@@ -365,7 +372,7 @@ def build_inbox(root: Path) -> Scenario:
         204,
         Expect("wrong_format", None),
     )
-    stranger = ("邻县某镇人民政府", "11330000MD0000001X", "township")
+    stranger = ("邻县某镇人民政府", "11330000MD0000001Q", "township")
     add("其他/邻县.xlsx", workbook(stranger, values(stranger)), 205, Expect("unknown_org", None, 1, 0))
     # temp and lock files
     skipped = ["乡镇/~$城关镇.xlsx", "乡镇/.~lock.城关镇.xlsx#", "部门/Thumbs.db"]
@@ -512,7 +519,7 @@ def test_every_file_gets_the_expected_state(world: dict[str, Any]) -> None:
         "旧格式/2019版.xlsx": "WRONG_SCHEMA",
     }
     assert subs["乡镇/桃源镇.xlsx"]["copies"] == 2  # the same bytes under two names: one submission
-    assert subs["乡镇/梅岭乡-WPS另存.xlsx"]["duplicate_of"] == sha(sc.files["乡镇/梅岭乡.xlsx"])
+    assert subs["乡镇/梅岭乡-另存.xlsx"]["duplicate_of"] == sha(sc.files["乡镇/梅岭乡.xlsx"])
     result = world["result"]
     assert result.exit_code == 1
     assert sorted(s["path"] for s in result.skipped) == sorted(sc.skipped)
@@ -552,7 +559,7 @@ def test_archive_contents_exactly(world: dict[str, Any]) -> None:
     expected = {".lock", "index.sqlite", "status-2022.xlsx", "status-2023.xlsx"}
     expected |= {f"{SCHEMA}/2022/{ORGS[i][0]}.json" for i in PREV.values()}
     stems = {o: o.replace("/", "_") for o in accepted}
-    stems["示例县城市管理_综合执法局"] += "-" + sha(b"11330000MC0000011X")[:8]  # collides with 城市管理/综合执法局
+    stems["示例县城市管理_综合执法局"] += "-" + sha(b"11330000MC0000011P")[:8]  # collides with 城市管理/综合执法局
     expected |= {f"{COLLECTION}/{stems[o]}.json" for o in accepted}
     r = ORGS[3][0]
     expected |= {
@@ -588,7 +595,7 @@ def test_feedback_workbooks_list_the_problems(world: dict[str, Any]) -> None:
     wb = openpyxl.load_workbook(fb, read_only=True)
     listing = [[c for c in row] for row in wb["问题清单"].iter_rows(values_only=True)]
     wb.close()
-    assert any(row[3] == "WRONG_YEAR" and "2022年度" in row[4] for row in listing if row and len(row) > 4)
+    assert any(row[3] == "YEAR_MISMATCH" and "2022年度" in row[4] for row in listing if row and len(row) > 4)
 
 
 def test_cross_year_warning_names_both_values(world: dict[str, Any]) -> None:
@@ -604,10 +611,7 @@ def test_cross_year_warning_names_both_values(world: dict[str, Any]) -> None:
         ("/applications/carried_over/total", 3, 1),
     }
     msg = next(i["message_zh"] for i in issues if i["pointer"].endswith("/total"))
-    assert (
-        msg
-        == "W4 “总计”列：本年度上年结转为3，上年度报告的结转下年度继续办理为1，两者应相等（上年度指2022年度已归档的报告）"
-    )
+    assert msg == "W4 “总计”列：第二项为3，上年度报告的第四项为1，两者应相等（上年度指2022年度已归档的报告）"
 
 
 STATE_LABEL = {
@@ -642,8 +646,10 @@ def test_status_workbook_rows(world: dict[str, Any]) -> None:
         "反馈文件",
         "归档文件",
         "说明",
+        "联系人",
+        "截止日期",
     ]
-    assert ws.auto_filter.ref == f"A4:M{4 + len(ORGS)}" and ws.freeze_panes == "A5"
+    assert ws.auto_filter.ref == f"A4:O{4 + len(ORGS)}" and ws.freeze_panes == "A5"
     got = [[c.value for c in row] for row in ws.iter_rows(min_row=5)]
     assert len(got) == len(ORGS)
     for n, (org, row) in enumerate(zip(ORGS, got, strict=False), 1):
@@ -659,6 +665,7 @@ def test_status_workbook_rows(world: dict[str, Any]) -> None:
         if org[2] == "county_department":
             want[3] = "县级部门"
         assert row[:10] == want, org[0]
+        assert row[13:] == [f"张三 0571-0000000{(n - 1) % 10}", None], org[0]  # the roster's contact, for chasing
         state_cell = ws.cell(4 + n, 5)
         assert state_cell.fill.fgColor.rgb.endswith(
             {"已接收": "C6EFCE", "未报送": "D9D9D9", "有错误": "FFC7CE"}.get(row[4], "FFEB9C")

@@ -121,6 +121,11 @@ def test_generic_schema_works_end_to_end(tmp_path: Path) -> None:
         ("S1", "/drinks/total", 8, 7),
         ("S2", "/notes", 22, 20),
     ]
+    # comparison messages are generated from the rule tree and this schema's labels, both sides named
+    assert [i.message_zh for i in issues] == [
+        "S1 “饮料”行：合计为8，线上加线下之和为7，两者应相等",
+        "S2 备注字数为22，应不超过20（备注不超过20字）",
+    ]
     report_path = tmp_path / "shop.json"
     report_path.write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
     r = cli("validate", str(report_path), "--schema", str(GENERIC), "--format", "json")

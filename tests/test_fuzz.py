@@ -4,8 +4,10 @@ Hypothesis mutates real filled templates (the 2021 sample as xlsxwriter writes i
 re-saved by openpyxl, the 2019 sample): bytes flipped or cut in the zip, parts deleted, duplicated,
 swapped or copied over each other, one part's XML corrupted (bytes, tags, text, cut), a cell value
 replaced by hostile text, the sheets reordered. `read_workbook` must return a `ReadResult` or raise
-`InputFileError`; any other exception, or a read over 2 s, fails. Runs are derandomised (a fixed
-seed per test, no example database) so CI sees the same few hundred cases every time.
+`InputFileError`; any other exception fails, and so does a read still running after the hang guard
+(30 s; how fast damaged files are read is printed by benchmarks/bench_hostile.py). Runs are
+derandomised (a fixed seed per test, no example database) so CI sees the same few hundred cases
+every time.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import io
 import re
 import tempfile
-import time
 import warnings
 import zipfile
 from collections.abc import Callable
@@ -23,13 +24,12 @@ import hostile_templates as T
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import hang_guard
 
 from xltool.base.errors import InputFileError
 from xltool.read.feedback import write_feedback
 from xltool.read.reader import ReadResult, read_workbook
 from xltool.spec.model import load_model
-
-CASE_BUDGET = 2.0  # seconds for one read
 
 
 def _resaved(data: bytes) -> bytes:
@@ -222,20 +222,20 @@ mutations = st.one_of(
 
 def _read(
     data: bytes, schema: str | None = None
-) -> tuple[ReadResult | InputFileError, float, Path, tempfile.TemporaryDirectory[str]]:
+) -> tuple[ReadResult | InputFileError, Path, tempfile.TemporaryDirectory[str]]:
     tmp = tempfile.TemporaryDirectory()
     path = Path(tmp.name) / "fuzz.xlsx"
     path.write_bytes(data)
-    start = time.perf_counter()
-    try:
-        outcome: ReadResult | InputFileError = read_workbook(path, model=load_model(schema) if schema else None)
-    except InputFileError as exc:
-        outcome = exc
-    return outcome, time.perf_counter() - start, path, tmp
+    model = load_model(schema) if schema else None
+    with hang_guard(what="read_workbook of a damaged file"):
+        try:
+            outcome: ReadResult | InputFileError = read_workbook(path, model=model)
+        except InputFileError as exc:
+            outcome = exc
+    return outcome, path, tmp
 
 
-def _check(outcome: ReadResult | InputFileError, elapsed: float) -> None:
-    assert elapsed < CASE_BUDGET, f"read took {elapsed:.2f} s"
+def _check(outcome: ReadResult | InputFileError) -> None:
     if isinstance(outcome, InputFileError):
         assert outcome.code and outcome.message_zh and outcome.message_en and outcome.path
     else:
@@ -264,9 +264,9 @@ def test_part_mutations(base: str, steps: list[Mutation], schema: str | None) ->
     parts = PARTS[base]
     for step in steps:
         parts = step(parts)
-    outcome, elapsed, _path, tmp = _read(_zip(parts), schema)
+    outcome, _path, tmp = _read(_zip(parts), schema)
     with tmp:
-        _check(outcome, elapsed)
+        _check(outcome)
 
 
 @fuzz(100)
@@ -281,9 +281,9 @@ def test_byte_mutations(base: str, flips: list[tuple[float, int]], cut: float | 
         data[min(int(where * len(data)), len(data) - 1)] ^= xor
     if cut is not None:
         del data[int(cut * len(data)) :]
-    outcome, elapsed, _path, tmp = _read(bytes(data))
+    outcome, _path, tmp = _read(bytes(data))
     with tmp:
-        _check(outcome, elapsed)
+        _check(outcome)
 
 
 @fuzz(40)
@@ -293,7 +293,7 @@ def test_feedback_of_damaged_files(steps: list[Mutation]) -> None:
     parts = PARTS["xlsxwriter-2021"]
     for step in steps:
         parts = step(parts)
-    outcome, _elapsed, path, tmp = _read(_zip(parts))
+    outcome, path, tmp = _read(_zip(parts))
     with tmp:
         if isinstance(outcome, ReadResult):
             try:
@@ -305,7 +305,7 @@ def test_feedback_of_damaged_files(steps: list[Mutation]) -> None:
 def test_bases_are_valid() -> None:
     """The unmutated bases read without a single issue (else the fuzz would mutate garbage)."""
     for name, data in BASES.items():
-        outcome, _elapsed, _path, tmp = _read(data)
+        outcome, _path, tmp = _read(data)
         with tmp:
             assert isinstance(outcome, ReadResult) and outcome.issues == [], (name, outcome)
 
@@ -320,6 +320,6 @@ def test_bases_are_valid() -> None:
     ],
 )
 def test_known_mutations(mutation: Mutation) -> None:
-    outcome, elapsed, _path, tmp = _read(_zip(mutation(PARTS["xlsxwriter-2021"])))
+    outcome, _path, tmp = _read(_zip(mutation(PARTS["xlsxwriter-2021"])))
     with tmp:
-        _check(outcome, elapsed)
+        _check(outcome)

@@ -4,9 +4,11 @@ Every case of tests/hostile_files.py (not a workbook, zip bombs, XML attacks, en
 tests/hostile_templates.py (edited templates, impossible values, bloated parts) is read by
 `xltool read` in its own process, which measures itself: the read must end with the expected exit
 code and message (file name and [CODE] on stderr for a refused file), no traceback, within
-1 s and 200 MiB peak RSS. The clock starts after what all files share: interpreter start-up,
-imports, loading the built-in schemas and a warm-up call of the CLI. Then
-`collect` runs over an inbox mixing every refused file with good templates under hostile names.
+200 MiB peak RSS and the 60 s hang guard of its process. How long each read takes is measured and
+printed by benchmarks/bench_hostile.py (the clock starts after what all files share: interpreter
+start-up, imports, loading the built-in schemas and a warm-up call of the CLI), never asserted
+here. Then `collect` runs over an inbox mixing every refused file with good templates under
+hostile names.
 
 Run as a script (`python tests/test_hostile.py RESULT.json read FILE ...` or
 `... RESULT.json collect INBOX ARCHIVE ROSTER`) it runs the command in-process and writes exit code,
@@ -34,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [p for p in (str(ROOT), str(HERE)) if p not in sys.path]
 
-TIME_BUDGET = 1.0  # seconds for one read, in its process
+HANG_GUARD = 60.0  # seconds for one command's process: a hang, not a speed limit
 MEMORY_BUDGET = 200 * 2**20  # peak RSS of that process, bytes
 FIGURES_ENV = "XLTOOL_TEST_FIGURES"  # collect workers append one JSON line per file read there
 
@@ -120,6 +122,7 @@ if __name__ == "__main__":
 import hostile_templates as T  # noqa: E402
 import pytest  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
+from support import credit_code  # noqa: E402
 
 from xltool.base.text import printable  # noqa: E402
 from xltool.read.feedback import write_feedback  # noqa: E402
@@ -141,7 +144,7 @@ class Run:
     measured: dict[str, Any]
 
 
-def run_measured(tmp: Path, *argv: str, timeout: float = 60, env: dict[str, str] | None = None) -> Run:
+def run_measured(tmp: Path, *argv: str, timeout: float = HANG_GUARD, env: dict[str, str] | None = None) -> Run:
     result = tmp / f"measure-{os.getpid()}-{time.monotonic_ns()}.json"
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), str(result), *argv],
@@ -181,7 +184,6 @@ def test_read_ends_cleanly(corpus: dict[str, Path], tmp_path: Path, name: str) -
     assert run.measured, f"no measurement: exit {run.code}\n{run.stderr}"
     elapsed, peak = run.measured["elapsed"], run.measured["maxrss"]
     FIGURES[name] = (elapsed, peak)
-    assert elapsed < TIME_BUDGET, f"{name}: read took {elapsed:.3f} s"
     assert peak < MEMORY_BUDGET, f"{name}: peak RSS {peak / 2**20:.0f} MiB"
     assert (run.code, run.measured["code"]) == (expect.exit, expect.exit), run.stderr
     if expect.exit == 2:
@@ -284,7 +286,7 @@ HOSTILE_ORGS = [
 
 
 def _orgs() -> list[tuple[str, str]]:
-    return [(name, f"11330000MB{n + 1:07d}X") for n, name in enumerate(HOSTILE_ORGS)]
+    return [(name, credit_code(f"11330000MB{n + 1:07d}")) for n, name in enumerate(HOSTILE_ORGS)]
 
 
 def _tree(root: Path, skip: Path | None = None) -> dict[str, tuple[str, int]]:
@@ -379,11 +381,11 @@ def test_collect_archives_every_good_file_and_records_every_bad_one(tmp_path: Pa
     # nothing written anywhere else, nothing in the inbox changed
     assert {k: v for k, v in _tree(tmp_path, skip=archive).items() if not k.startswith("measure-")} == before
     assert _tree(inbox) == inbox_before
-    # every file was read within the budgets, in its worker
+    # every file was read within the memory budget, in its worker
     read = [json.loads(line) for line in figures.read_text(encoding="utf-8").splitlines()]
     assert {r["name"] for r in read} == {p.rsplit("/", 1)[1] for p in [*good, *bad]}
     for r in read:
-        assert r["elapsed"] < TIME_BUDGET and r["maxrss"] < MEMORY_BUDGET, r
+        assert r["maxrss"] < MEMORY_BUDGET, r
     print(
         f"\ncollect: {len(read)} files read; slowest {max(r['elapsed'] for r in read):.3f} s, "
         f"largest worker {max(r['maxrss'] for r in read) / 2**20:.0f} MiB; whole run {run.measured['elapsed']:.1f} s, "

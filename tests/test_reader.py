@@ -1,6 +1,6 @@
 """read(write_template(values=x)) == x, for the samples, random reports and every client's re-save.
 
-Real files only: templates written by xltool, re-saved by openpyxl (as WPS-like writers do) and by
+Real files only: templates written by xltool, re-saved by openpyxl and by
 LibreOffice (xlsx, xls, ods), a macro-enabled package, and cells typed like a user in LibreOffice.
 """
 
@@ -236,9 +236,10 @@ def test_random_round_trip(name: str, tmp_path_factory: pytest.TempPathFactory) 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_openpyxl_resave(name: str, tmp_path: Path) -> None:
-    """A WPS-like writer: values kept, formulas kept without cached results."""
+    """An openpyxl re-save: values kept, formulas kept without cached results. (What Excel and WPS
+    actually write differently is covered by tests/test_client_dialects.py.)"""
     model = load_model(name)
-    result = read_workbook(save(tmp_path / "wps.xlsx", openpyxl_resave(template(model, sample(name)))), model=model)
+    result = read_workbook(save(tmp_path / "resaved.xlsx", openpyxl_resave(template(model, sample(name)))), model=model)
     assert body(result) == sample(name)
     assert issues_of(result) == (HUCUN_ISSUES if name.endswith("2019") else [])
 

@@ -1,7 +1,7 @@
 """Template identity and integrity: which files the reader refuses, and what it flags.
 
 Each case is a real file: an xltool template changed the way a user or another program would
-(openpyxl edits, as WPS-like writers save; or the package XML edited directly) and read back.
+(openpyxl edits and re-saves, or the package XML edited directly) and read back.
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def test_org_name_spaces_are_not_a_mismatch(tmp_path: Path) -> None:
 def test_org_code_mismatch(tmp_path: Path) -> None:
     model = load_model(M21)
     sheet, cell = where(model, "/organization/code")
-    data = edit(template(), lambda wb: wb[sheet].__setitem__(cell, "91330000MB0000000X"))
+    data = edit(template(), lambda wb: wb[sheet].__setitem__(cell, "91330000MB00000009"))
     assert issues_of(read(tmp_path, data, model=model)) == [
         ("ORG_MISMATCH", "error", sheet, cell, "/organization/code")
     ]

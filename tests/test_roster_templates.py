@@ -30,21 +30,21 @@ def write(path: Path, text: str, encoding: str = "utf-8-sig") -> Path:
     return path
 
 
-ROSTER = "name,code,level\n城关镇人民政府,11330000MB0000001A,township\n县教育局,11330000MB0000002B,county_department\n../../逃逸/乡,,乡镇（街道）\n"
+ROSTER = "name,code,level\n城关镇人民政府,11330000MB0000001L,township\n县教育局,11330000MB0000002P,county_department\n../../逃逸/乡,,乡镇（街道）\n"
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "gb18030"])
 def test_roster_encodings_and_chinese_level_names(tmp_path: Path, encoding: str) -> None:
     orgs = load_roster(write(tmp_path / "r.csv", ROSTER, encoding), LEVELS)
     assert [(o.name, o.code, o.level, o.row) for o in orgs] == [
-        ("城关镇人民政府", "11330000MB0000001A", "township", 2),
-        ("县教育局", "11330000MB0000002B", "county_department", 3),
+        ("城关镇人民政府", "11330000MB0000001L", "township", 2),
+        ("县教育局", "11330000MB0000002P", "county_department", 3),
         ("../../逃逸/乡", "", "township", 4),
     ]
 
 
 def test_chinese_headers(tmp_path: Path) -> None:
-    text = "单位名称,统一社会信用代码,层级,联系人\n城关镇人民政府,11330000MB0000001A,乡镇（街道）,李四\n"
+    text = "单位名称,统一社会信用代码,层级,联系人\n城关镇人民政府,11330000MB0000001L,乡镇（街道）,李四\n"
     [org] = load_roster(write(tmp_path / "r.csv", text), LEVELS)
     assert (org.name, org.level, org.contact) == ("城关镇人民政府", "township", "李四")
 
@@ -52,7 +52,7 @@ def test_chinese_headers(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text,row,needle",
     [
-        ("name,code,level\n,11330000MB0000001A,township\n", 2, "单位名称为空"),
+        ("name,code,level\n,11330000MB0000001L,township\n", 2, "单位名称为空"),
         ("name,code,level\n甲乡,123,township\n", 2, "应为18位"),
         ("name,code,level\n甲乡,,village\n", 2, "层级“village”无效"),
         ("name,code,level\n甲乡,,township\n甲乡,,township\n", 3, "与第2行重复"),
@@ -112,7 +112,7 @@ def test_cli_writes_one_template_per_org_and_a_manifest(tmp_path: Path) -> None:
     meta = {wb["_xltool"].cell(r, 1).value: wb["_xltool"].cell(r, 2).value for r in range(1, 15)}
     assert (meta["org_name"], meta["org_code"], meta["level"], meta["year"], meta["deadline"]) == (
         "县教育局",
-        "11330000MB0000002B",
+        "11330000MB0000002P",
         "county_department",
         "2025",
         "2026-01-31",
@@ -132,7 +132,7 @@ def test_cli_bad_roster_exit_2(tmp_path: Path) -> None:
 def test_colliding_names_after_sanitising_get_distinct_files(tmp_path: Path) -> None:
     roster = write(
         tmp_path / "roster.csv",
-        "name,code,level\n甲/乡,11330000MB0000001A,township\n甲:乡,11330000MB0000002B,township\n",
+        "name,code,level\n甲/乡,11330000MB0000001L,township\n甲:乡,11330000MB0000002P,township\n",
     )
     out = tmp_path / "out"
     assert cli("template", "--roster", str(roster), "--out-dir", str(out), "--issue-date", "2026-01-05").returncode == 0

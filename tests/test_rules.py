@@ -106,10 +106,7 @@ def test_r1_message_names_column_and_both_sides() -> None:
     a = report["applications"]
     left = a["received"]["natural_person"] + a["carried_over"]["natural_person"]
     right = a["results"]["total"]["natural_person"] + a["carried_forward"]["natural_person"]
-    assert (
-        r1[0].message_zh
-        == f"R1 “自然人”列：第一项加第二项之和为{left}，第三项（七）总计加第四项之和为{right}，两者应相等"
-    )
+    assert r1[0].message_zh == f"R1 “自然人”列：第一项加第二项之和为{left}，（七）总计加第四项之和为{right}，两者应相等"
     assert r1[0].rule == "R1[natural_person]"
 
 

@@ -129,14 +129,19 @@ def test_lying_directory_fools_zipfile_but_not_the_gate(corpus: dict[str, Path])
 
 
 def test_openpyxl_uses_defusedxml() -> None:
-    """Second line of defence behind XML_DTD: openpyxl must parse with defusedxml."""
-    import openpyxl.xml
-    import openpyxl.xml.functions as functions
-
-    assert openpyxl.xml.DEFUSEDXML is True
-    assert openpyxl.xml.LXML is False  # with lxml, openpyxl would bypass defusedxml
-    assert functions.iterparse.__module__.startswith("defusedxml")
-    assert functions.fromstring.__module__.startswith("defusedxml")
+    """Second line of defence behind XML_DTD: openpyxl must parse with defusedxml, even with lxml
+    installed (python-docx brings it). Checked in a fresh interpreter that imports only xltool's
+    reader, as the CLI does, so no earlier import in this test session decides the outcome."""
+    code = (
+        "import xltool.read.reader, openpyxl.xml, openpyxl.xml.functions as f; "
+        "print(openpyxl.xml.DEFUSEDXML, openpyxl.xml.LXML, f.iterparse.__module__, f.fromstring.__module__)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENPYXL_")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    defused, lxml, iterparse_module, fromstring_module = proc.stdout.split()
+    assert (defused, lxml) == ("True", "False")  # with lxml, openpyxl would bypass defusedxml
+    assert iterparse_module.startswith("defusedxml") and fromstring_module.startswith("defusedxml")
 
 
 @pytest.mark.parametrize("name", ["billion_laughs_sheet", "xxe_shared_strings", "xxe_renamed_part"])

@@ -67,7 +67,7 @@ def test_hucun_round_trip_and_planted_r3_feedback(tmp_path: Path) -> None:
     fb = openpyxl.load_workbook(feedback)
     cell = fb[box.sheet][box.a1]
     assert cell.fill.fgColor.rgb.endswith("FFC7CE")
-    assert "R3 “自然人”列：（七）总计为2，各项办理结果之和为0，两者应相等" in cell.comment.text
+    assert "R3 “自然人”列：（七）总计为2，（一）予以公开至（六）其他处理各项之和为0，两者应相等" in cell.comment.text
     listing = fb["问题清单"]
     rows = [[c.value for c in row] for row in listing.iter_rows()]
     assert any(r[:1] and f"{box.sheet}!{box.a1}" in [str(v) for v in r] and "R3" in [str(v) for v in r] for r in rows)

@@ -54,7 +54,7 @@ def test_text_output_is_a_table_in_chinese_and_english() -> None:
     zh = run("validate", str(SAMPLES / "synthetic-errors-2021.json"))
     assert zh.returncode == 1
     assert "发现 5 个错误、1 个警告" in zh.stdout
-    assert "R4 “未经复议直接起诉”：总计为2，四项结果之和为1，两者应相等" in zh.stdout
+    assert "R4 “未经复议直接起诉”行：总计为2，结果维持加结果纠正加其他结果加尚未审结之和为1，两者应相等" in zh.stdout
     en = run("validate", str(SAMPLES / "synthetic-errors-2021.json"), "--lang", "en")
     assert "5 error(s), 1 warning(s)" in en.stdout
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from support import fields_file, model_for
 
 from xltool.spec.layout import build_layout
 from xltool.spec.model import load_model
-from xltool.spec.schemas import builtin_names
+from xltool.spec.schemas import SCHEMA_DIR, SUFFIX, builtin_names, check_schema
 
 KIND_TYPES = {
     "count": "integer",
@@ -22,6 +24,14 @@ KIND_TYPES = {
 def test_builtin_schemas_are_both_formats() -> None:
     assert builtin_names() == ["annual-report-2019", "annual-report-2021"]
     assert load_model(None).name == "annual-report-2021"
+
+
+@pytest.mark.parametrize("name", ["annual-report-2019", "annual-report-2021"])
+def test_builtin_schemas_are_valid_json_schema(name: str) -> None:
+    """Loading a built-in schema skips the meta-schema check (it costs a worker 115-170 ms at start):
+    this test is where they are checked."""
+    path = SCHEMA_DIR / f"{name}{SUFFIX}"
+    check_schema(json.loads(path.read_text(encoding="utf-8")), path)
 
 
 @pytest.mark.parametrize("year,count", [("2021", 206), ("2019", 204)])
@@ -81,3 +91,14 @@ def test_formats_differ_where_the_reference_says() -> None:
     assert "/proactive/procurement/amount" in f19 and "/proactive/procurement/amount" not in f21
     assert "/applications/results/other_handling/fee_unpaid/total" in f21
     assert "/applications/results/other_handling/total" in f19
+
+
+def test_user_schema_is_still_checked_against_the_meta_schema(tmp_path) -> None:
+    from xltool.base.errors import SchemaError
+    from xltool.spec.schemas import load_source
+
+    path = tmp_path / "bad.schema.json"
+    path.write_text(json.dumps({"type": "object", "properties": {"a": {"type": 5}}}), encoding="utf-8")
+    with pytest.raises(SchemaError) as err:
+        load_source(path)
+    assert (err.value.code, err.value.details["schema_pointer"]) == ("SCHEMA_INVALID", "/properties/a/type")

@@ -20,7 +20,17 @@ from xltool.spec.identity import KEYS
 from xltool.spec.kinds import KINDS
 from xltool.spec.layout import build_layout, defined_name
 from xltool.spec.model import Model
-from xltool.spec.positions import CHECKS_COLUMNS, CHECKS_STATE_COL, META_KEY_COL, META_VALUE_COL, meta_row, sheet_ref
+from xltool.spec.positions import (
+    CHECKS_COLUMNS,
+    CHECKS_STATE_COL,
+    META_KEY_COL,
+    META_VALUE_COL,
+    a1,
+    col_letter,
+    meta_row,
+    parse_a1,
+    sheet_ref,
+)
 from xltool.template.checked import Checked
 from xltool.template.data_validation import BY_KIND
 from xltool.template.writer import TemplateOptions, write_template
@@ -209,12 +219,17 @@ def test_a_refused_xlsxwriter_call_raises() -> None:
     long_text = "字" * 40_000
     with pytest.raises(OutputError) as err:
         write_template(model_for("2021"), TemplateOptions(issue_date="2026-01-05", values={"/overview": long_text}))
-    assert (err.value.code, err.value.details) == ("WRITE_REFUSED", {"call": "write_string", "return_code": -2})
+    where = f"{build_layout(model_for('2021')).fields['/overview'].box.where}"
+    assert (err.value.code, err.value.details) == (
+        "WRITE_REFUSED",
+        {"call": "write_string", "return_code": -2, "where": where},
+    )
+    assert len(err.value.line()) < 200  # the refused text is not repeated
     ws = Checked(xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True}).add_worksheet("S"), "S")
     assert ws.write_number(0, 0, 1) == 0
     with pytest.raises(OutputError) as err:
         ws.write_number(1_048_576, 0, 1)  # one row past the sheet
-    assert err.value.details == {"call": "write_number", "return_code": -1}
+    assert err.value.details == {"call": "write_number", "return_code": -1, "where": "S!A1048577"}
 
 
 def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Path) -> None:
@@ -251,3 +266,11 @@ def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Pa
 
 def test_every_field_kind_has_a_validation() -> None:
     assert set(BY_KIND) == set(KINDS)
+
+
+def test_a1_references_have_one_home() -> None:
+    for row, col in [(0, 0), (30, 3), (1_048_575, 16_383), (9, 26)]:
+        assert parse_a1(a1(row, col)) == (row, col)
+        assert sheet_ref("三、依申请公开", row, col) == f"'三、依申请公开'!${col_letter(col)}${row + 1}"
+    assert [a1(30, 3), col_letter(26), sheet_ref("it's", 0, 0)] == ["D31", "AA", "'it''s'!$A$1"]
+    assert [parse_a1(bad) for bad in ("", "A0", "ZZZZ1", "B5:C6", "表!B5")] == [None] * 5

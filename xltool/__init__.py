@@ -15,8 +15,14 @@ The library API is small and deliberate (imported lazily, so ``xltool --help`` s
 
 from __future__ import annotations
 
+import os
 from importlib import import_module
 from typing import Any
+
+# openpyxl parses with lxml whenever lxml is installed (python-docx pulls it in), and then bypasses
+# defusedxml, the second line of defence behind the safety gate's XML checks. Its only switch is
+# this variable, read when openpyxl is first imported: everything in xltool imports this first.
+os.environ["OPENPYXL_LXML"] = "False"
 
 from .base.version import __version__
 

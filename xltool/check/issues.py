@@ -6,14 +6,13 @@ table, JSON) or into feedback workbooks. Codes are stable once released.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+from ..spec.positions import parse_a1
 
-_CELL_RE = re.compile(r"^([A-Z]{1,3})(\d+)$")
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -44,15 +43,9 @@ class Issue:
 
 
 def _cell_key(cell: str | None) -> tuple[int, int]:
-    if not cell:
-        return (0, 0)
-    m = _CELL_RE.match(cell)
-    if not m:
-        return (0, 0)
-    col = 0
-    for ch in m.group(1):
-        col = col * 26 + ord(ch) - 64
-    return (int(m.group(2)), col)
+    """(row, column), 1-based, for sorting; (0, 0) first for issues without a cell."""
+    at = parse_a1(cell or "")
+    return (at[0] + 1, at[1] + 1) if at else (0, 0)
 
 
 def sort_issues(issues: Iterable[Issue], sheet_order: list[str] | None = None) -> list[Issue]:

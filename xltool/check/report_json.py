@@ -6,6 +6,7 @@ Numbers with decimals are parsed as Decimal so their decimals can be checked exa
 from __future__ import annotations
 
 import json
+import stat
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,22 @@ from typing import Any
 from ..base.errors import InputFileError
 from ..spec.schemas import DEFAULT_SCHEMA, builtin_names, schema_for_year
 
+MAX_REPORT_BYTES = 20 * 1024 * 1024  # a report JSON is a few KB; more is the wrong file
+
 
 def load_report(path: str | Path) -> dict[str, Any]:
+    """A report JSON as a dict; a folder, a device or FIFO (/dev/zero would fill memory, a FIFO would
+    block) or an oversized file stops with one error instead of being read."""
     p = str(path)
     try:
+        st = Path(path).stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_REPORT_BYTES:
+            raise InputFileError(
+                "NOT_A_REPORT_FILE",
+                "不是报告JSON文件（目录、设备、管道，或大于20 MB）",
+                "not a report JSON file (a folder, device, FIFO, or over 20 MB)",
+                path=p,
+            )
         raw = Path(path).read_bytes()
     except OSError as exc:
         raise InputFileError(

@@ -6,6 +6,7 @@ written (JSON parsed with Decimal, or a float's shortest repr), so nothing is ro
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -14,10 +15,12 @@ from jsonschema import Draft202012Validator
 
 from ..base.numbers import decimal_to_number
 from ..spec.kinds import expected_en, expected_zh
+from ..spec.layout import Layout, build_layout
 from ..spec.model import Field, Model
 from ..spec.rules import Expr
 from .evaluate import FAIL, Outcome, evaluate, flatten
 from .issues import Issue, sort_issues
+from .rule_text import compare_text
 
 
 def _validator(model: Model) -> Draft202012Validator:
@@ -58,18 +61,17 @@ def schema_issues(model: Model, report: Any) -> list[Issue]:
     out: list[Issue] = []
     fields = model.by_pointer
     for err in _validator(model).iter_errors(report):
-        pointer = "/" + "/".join(str(p) for p in err.absolute_path) if err.absolute_path else ""
+        pointer = "".join("/" + _escape(p) for p in err.absolute_path)
         kw = err.validator
         if kw == "required":
-            missing = err.message.split("'")[1] if "'" in err.message else "?"
-            ptr = f"{pointer}/{missing}"
-            f = fields.get(ptr)
-            out.append(_field_issue("MISSING_FIELD", f, ptr, "缺少此项", "missing field", None))
+            for missing in _missing(err.validator_value, err.instance):
+                ptr = f"{pointer}/{_escape(missing)}"
+                f = fields.get(ptr)
+                out.append(_field_issue("MISSING_FIELD", f, ptr, "缺少此项", "missing field", None))
             continue
         if kw == "additionalProperties":
-            extras = [e for e in err.message.split("'")[1::2]]
-            for extra in extras:
-                ptr = f"{pointer}/{extra}"
+            for extra in _extras(err.schema, err.instance):
+                ptr = f"{pointer}/{_escape(extra)}"
                 out.append(
                     Issue(
                         "UNKNOWN_FIELD",
@@ -142,6 +144,27 @@ def schema_issues(model: Model, report: Any) -> list[Issue]:
     return out
 
 
+def _escape(part: Any) -> str:
+    """A JSON pointer token (RFC 6901): a key may hold '/' or '~'."""
+    return str(part).replace("~", "~0").replace("/", "~1")
+
+
+def _missing(required: Any, instance: Any) -> list[str]:
+    """Names a `required` error is about, from its structured fields (never from the message text)."""
+    if not isinstance(required, list) or not isinstance(instance, dict):
+        return []
+    return [str(name) for name in required if name not in instance]
+
+
+def _extras(schema: Any, instance: Any) -> list[str]:
+    """Keys an `additionalProperties: false` error is about: those neither in properties nor patternProperties."""
+    if not isinstance(schema, dict) or not isinstance(instance, dict):
+        return []
+    props = schema.get("properties", {})
+    patterns = list(schema.get("patternProperties", {}))
+    return [str(k) for k in instance if k not in props and not any(re.search(p, str(k)) for p in patterns)]
+
+
 def decimal_issues(model: Model, values: Mapping[str, Any]) -> list[Issue]:
     out = []
     for f in model.fields:
@@ -161,11 +184,14 @@ def decimal_issues(model: Model, values: Mapping[str, Any]) -> list[Issue]:
     return out
 
 
-def outcome_issue(o: Outcome) -> Issue:
+def outcome_issue(o: Outcome, layout: Layout) -> Issue:
+    """A failed rule instance; a comparison names and values both of its sides (generated from the rule
+    tree and the official labels), other checks use the schema's message."""
     rule, inst = o.rule, o.instance
     fmt = {"item": inst.item_label or "", "left": _plain(o.left), "right": _plain(o.right)}
     zh = rule.message_zh.format(**fmt) if rule.message_zh else f"{rule.title_zh}不成立"
     en = rule.message_en.format(**fmt) if rule.message_en else f"{rule.title_en} does not hold"
+    zh, en = compare_text(layout, rule, inst, fmt["left"], fmt["right"]) or (zh, en)
     return Issue(
         code=rule.id,
         severity="error" if rule.severity == "error" else "warning",
@@ -187,8 +213,11 @@ def rule_issues(
 ) -> list[Issue]:
     plain = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in values.items()}
     prev = {k: _plain(v) if isinstance(v, Decimal) else v for k, v in previous.items()} if previous else None
+    layout = build_layout(model)
     return [
-        outcome_issue(o) for o in evaluate(model, plain, level=level, derived=derived, previous=prev) if o.state == FAIL
+        outcome_issue(o, layout)
+        for o in evaluate(model, plain, level=level, derived=derived, previous=prev)
+        if o.state == FAIL
     ]
 
 

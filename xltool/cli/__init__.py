@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import sys
 
-from . import collecting, outputs, report  # noqa: F401  (registers the commands)
+from . import collecting, outputs, report, serve  # noqa: F401  (registers the commands)
 from .common import app
 
 

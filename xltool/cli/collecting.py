@@ -7,13 +7,13 @@ from pathlib import Path
 
 import typer
 
-from .common import Fmt, FormatOpt, Lang, LangOpt, SchemaOpt, _echo, _run, app
+from .common import Fmt, FormatOpt, Lang, LangOpt, SchemaOpt, _echo, _run, app, guard_output
 
 
 @app.command()
 def collect(
     inbox: Path = typer.Argument(..., help="收件箱目录（只读）/ inbox folder (never modified)"),
-    archive: Path = typer.Option(..., "--archive", help="档案目录 / archive folder"),
+    archive: Path = typer.Option(..., "--archive", help="档案目录，不存在时创建 / archive folder, created if missing"),
     roster: Path | None = typer.Option(None, "--roster", help="应报单位名单 CSV / roster CSV"),
     schema: str | None = SchemaOpt,
     year: int | None = typer.Option(None, "--year", help="报告年度，默认从文件推断 / report year"),
@@ -29,6 +29,7 @@ def collect(
         from ..collect.progress import ProgressRenderer
         from ..collect.run import collect as run_collect
 
+        guard_output(archive, [inbox], folder=True)
         if quiet or as_json:
             result = run_collect(inbox, archive, roster=roster, schema=schema, year=year, jobs=jobs, strict=strict)
         else:

@@ -197,6 +197,14 @@ def guard_output(output: Path | None, inputs: Iterable[Path | None], *, folder: 
             "the output path is a folder; give a file name",
             path=str(output),
         )
+    parent = next((p for p in output.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise XltoolError(
+            "NOT_A_FOLDER",
+            f"{parent} 是文件而不是目录，无法在其中写出",
+            f"{parent} is a file, not a folder; cannot write inside it",
+            path=str(output),
+        )
     for source in inputs:
         if source is None:
             continue
@@ -213,6 +221,23 @@ def guard_output(output: Path | None, inputs: Iterable[Path | None], *, folder: 
                 f"the output would overwrite the input {source}; choose another output path",
                 path=str(output),
             )
+
+
+def write_output(path: Path, data: bytes | str) -> None:
+    """Write a command's output atomically; a failure names the output, not the temporary file."""
+    from ..base.files import write_atomic
+
+    try:
+        write_atomic(path, data.encode("utf-8") if isinstance(data, str) else data)
+    except OSError as exc:
+        code, _zh, _en = _os_line(exc)
+        reason = exc.strerror or str(exc)
+        raise XltoolError(
+            code if code != "OS_ERROR" else "CANNOT_WRITE",
+            f"无法写出：{reason}",
+            f"cannot write: {reason}",
+            path=str(path),
+        ) from None
 
 
 def _emit_issues(issues: list[Issue], fmt: Fmt, lang: Lang, header: dict[str, Any]) -> None:
@@ -235,13 +260,13 @@ def collapse_blanks(issues: list[Issue], lang: str) -> list[Issue]:
     """Text output: more than a few BLANK_CELL warnings of one sheet become one line per sheet (JSON keeps all)."""
     per_sheet: dict[str, list[Issue]] = {}
     for i in issues:
-        if i.code == "BLANK_CELL":
+        if i.code == "BLANK_CELL" and i.severity == "warning":
             per_sheet.setdefault(i.sheet or "", []).append(i)
     crowded = {s for s, found in per_sheet.items() if len(found) > BLANK_COLLAPSE}
     out: list[Issue] = []
     for i in issues:
         sheet = i.sheet or ""
-        if i.code != "BLANK_CELL" or sheet not in crowded:
+        if i.code != "BLANK_CELL" or i.severity != "warning" or sheet not in crowded:
             out.append(i)
         elif per_sheet[sheet][0] is i:
             n, first = len(per_sheet[sheet]), per_sheet[sheet][0]

@@ -22,6 +22,7 @@ from .common import (
     _today,
     app,
     guard_output,
+    write_output,
 )
 
 LEVEL_HELP = "单位层级：township、county_department、county、other / organisation level"
@@ -113,12 +114,15 @@ def template(
     out_dir: Path | None = typer.Option(
         None, "--out-dir", help="名单模板输出目录，不存在时创建 / folder for roster templates, created if missing"
     ),
+    portal: str = typer.Option(
+        "", "--portal", help="门户地址：把各单位的上传链接写入模板 / portal URL: links on templates"
+    ),
+    archive: Path | None = typer.Option(None, "--archive", help="门户的档案目录（--portal 用）/ the portal's archive"),
     lang: Lang = LangOpt,
 ) -> None:
     """生成锁定的填报模板（可按名单批量生成）。 Write a locked template, or one per roster organisation."""
 
     def body() -> int:
-        from ..base.files import write_atomic
         from ..spec.identity import check_code, deadline_warning, model_for, parse_date
         from ..template.writer import TemplateOptions, write_template
 
@@ -140,6 +144,7 @@ def template(
         if roster is not None:
             from ..spec.roster import load_roster
             from ..template.distribute import write_roster_templates
+            from .serve import portal_links
 
             if out_dir is None:
                 raise XltoolError("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
@@ -150,7 +155,8 @@ def template(
                     parse_date(org_row.deadline, f"{roster} 第{org_row.row}行 截止日期") if org_row.deadline else due
                 )
                 late = late or deadline_warning(row_due, issued)
-            written = write_roster_templates(model, orgs, out_dir, base)
+            links = portal_links(portal, archive, model.name, year, orgs) if portal else None
+            written = write_roster_templates(model, orgs, out_dir, base, links)
             _warn(late, lang)
             _echo(
                 f"已生成 {len(written)} 个模板：{out_dir}（清单 manifest.csv）"
@@ -158,10 +164,12 @@ def template(
                 else f"wrote {len(written)} templates to {out_dir} (manifest.csv)"
             )
             return 0
+        if portal:
+            raise XltoolError("BAD_ARGUMENT", "--portal 须与 --roster 一起使用", "--portal needs --roster")
         target = output or Path(f"{model.name}{'-' + str(year) if year else ''}-template.xlsx")
         guard_output(target, [])
         data, ident = write_template(model, base)
-        write_atomic(target, data)
+        write_output(target, data)
         _warn(late, lang)
         _echo(
             f"已生成模板：{target}（{model.name}，模板编号 {ident.serial}）"
@@ -209,7 +217,6 @@ def fill(
     """把报告 JSON 写入新模板或已下发的模板（结转上年数据、重发更正文件）。 Write a report into a template."""
 
     def body() -> int:
-        from ..base.files import write_atomic
         from ..spec.identity import check_code, parse_date
         from ..template.fill import fill_report
 
@@ -229,7 +236,7 @@ def fill(
             issue_date=parse_date(issue_date, "--issue-date").isoformat() if issue_date else _today(),
             issued=issued,
         )
-        write_atomic(output, data)
+        write_output(output, data)
         _echo(
             f"已写入：{output}（{model.name}，{ident.org_name or '未指定单位'}，模板编号 {ident.serial}）"
             if lang is Lang.zh
@@ -258,7 +265,6 @@ def read(
     """读取填报后的工作簿，校验并输出 JSON。 Read a filled workbook back to validated JSON."""
 
     def body() -> int:
-        from ..base.files import write_text_atomic
         from ..read.reader import read_workbook
         from ..spec.model import load_model
 
@@ -267,7 +273,7 @@ def read(
         model = load_model(schema) if schema else None
         result = read_workbook(workbook, model=model, strict=strict, level=level)
         if output is not None:
-            write_text_atomic(output, result.to_json())
+            write_output(output, result.to_json())
         if feedback is not None:
             from ..read.feedback import write_feedback
 

@@ -7,13 +7,17 @@ Layout (DESIGN §8)::
     DIR/sources/<sha256>.<ext>                    every received file, by content; never overwritten
     DIR/<schema>/<year>/<organisation>.json       the current accepted report of each organisation
     DIR/<schema>/<year>/history/<organisation>/<n>-<sha8>.json   earlier accepted versions (n = 1, 2, …)
-    DIR/feedback/<year>/<organisation>-<sha8>-反馈.xlsx          one per file with problems, to send back
+    DIR/feedback/<year>/<organisation>-<sha8>-反馈.xlsx          to send back now: one per problem still open
+    DIR/feedback/<year>/outdated/…-反馈.xlsx       feedback that no longer applies (not to be sent)
     DIR/status-<year>.xlsx                        the status workbook for the county
 
 Every file is written with `fsutil.write_atomic` (temp file in the same folder, fsync, rename)
 and only when its bytes differ, before the index row that refers to it is committed: a run killed
 at any point leaves at worst an unreferenced file (which the rerun finds equal and keeps) or a
 `.tmp-*` file (swept by the next run under the lock).
+
+Paths are never taken from the index as they are: every one is re-derived (organisation stems are
+re-checked as safe file names) and `abs` refuses any path that would leave the archive folder.
 """
 
 from __future__ import annotations
@@ -41,11 +45,17 @@ INDEX = "index.sqlite"
 SOURCES = "sources"
 HISTORY = "history"
 FEEDBACK = "feedback"
+OUTDATED = "outdated"
 TEMP_PREFIX = ".tmp-"  # what fsutil.write_atomic names its temp files
 
 
 class ArchiveBusy(XltoolError):
     """Another collect holds the archive lock."""
+
+
+def safe_stem(stem: str) -> bool:
+    """Whether a stem (from the index) is one `org_stem` could have made: a plain file name."""
+    return bool(stem) and stem == safe_filename(stem, max_len=80) and stem not in (".", "..")
 
 
 def org_stem(name: str, key: str, taken: set[str]) -> str:
@@ -81,7 +91,16 @@ class Archive:
         return f"status-{year}.xlsx"
 
     def abs(self, rel: str) -> Path:
-        return self.root / rel
+        """The file `rel` of the archive; a path that would lead outside it is refused."""
+        path = self.root / rel
+        if not rel or os.path.isabs(rel) or "\\" in rel or ".." in rel.split("/"):
+            raise XltoolError(
+                "ARCHIVE_PATH_UNSAFE",
+                f"归档中的路径“{rel}”会指向归档目录之外，已拒绝；归档索引可能被改动过",
+                f"the archive path '{rel}' would lead outside the archive; refused (was the index edited?)",
+                path=str(self.root),
+            )
+        return path
 
     # -- writing
 

@@ -3,15 +3,18 @@
 Tables (all keyed so that a rerun finds what it already did):
 
 - `reads(sha256, schema, strict)`: what reading one content gave (identity, issues, the report
-  JSON exactly as archived, or the error code). Written as each file is read, so a killed run
-  loses at most the files in flight. Never re-read, except transient failures (worker crash, timeout).
+  JSON exactly as archived, or the error code), and `reader`: the xltool version and schema digest
+  that read it. Written as each file is read, so a killed run loses at most the files in flight.
+  Re-read only after transient failures (worker crash, timeout) or when the reader changed (an
+  edited schema, another xltool version): old verdicts are never reused.
 - `receipts(schema, year, path, sha256)`: every file received into a collection, under every name.
 - `roster(schema, year, name)`: the roster the collection was reconciled with.
 - `org_files(schema, year, org_key)`: each organisation's file stem, fixed once assigned.
 - `submissions(schema, year, sha256)`: one row per distinct file received into a collection:
   organisation, state, counts, hashes, times and the archive files that hold it.
 
-Nothing is written when nothing changed (rows are compared first), so a second run on the same
+Opening checks the file (SQLite's quick_check, every table and column): a damaged index stops the
+run with INDEX_CORRUPT and how to rebuild it (failures.py), never a traceback. Nothing is written when nothing changed (rows are compared first), so a second run on the same
 inbox leaves `index.sqlite` byte-identical.
 """
 
@@ -21,6 +24,8 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from .failures import index_corrupt
 
 FORMAT = "1"
 
@@ -79,6 +84,7 @@ READ_COLUMNS = (
     "data_sha256",
     "kind",
     "read_at",
+    "reader",
 )
 RECEIPT_COLUMNS = ("schema", "year", "path", "sha256", "size", "mtime", "role", "arrived_at")
 ROSTER_COLUMNS = ("schema", "year", "row", "name", "code", "level", "contact", "deadline")
@@ -99,6 +105,16 @@ def _insert(table: str, columns: tuple[str, ...], replace: bool = False) -> str:
     return f"{verb} INTO {table}({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
 
 
+TABLES = {
+    "info": ("key", "value"),
+    "reads": READ_COLUMNS,
+    "receipts": RECEIPT_COLUMNS,
+    "roster": ROSTER_COLUMNS,
+    "org_files": ("schema", "year", "org_key", "stem"),
+    "submissions": SUBMISSION_COLUMNS,
+}
+
+
 class Index:
     """A connection to DIR/index.sqlite. Reading never writes; writers commit per call."""
 
@@ -107,6 +123,13 @@ class Index:
         if not create and not self.path.is_file():
             raise FileNotFoundError(str(self.path))
         self.conn = sqlite3.connect(str(self.path), timeout=30.0)
+        try:
+            self._open(create)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open(self, create: bool) -> None:
         self.conn.row_factory = sqlite3.Row
         mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
         if create and mode != "wal":
@@ -118,6 +141,25 @@ class Index:
                 with self.conn:
                     self.conn.executescript(_DDL)
                     self.conn.execute("INSERT OR IGNORE INTO info VALUES ('format', ?)", (FORMAT,))
+        self._check(create)
+
+    def _check(self, create: bool) -> None:
+        """Refuse a damaged file; add the `reader` column to an index written before it existed."""
+        verdict = self.conn.execute("PRAGMA quick_check").fetchone()[0]
+        if verdict != "ok":
+            raise index_corrupt(self.path, verdict)
+        for table, columns in TABLES.items():
+            have = [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]
+            if not have and not create:
+                continue  # an index being read only: a table never written is empty
+            if table == "reads" and have and "reader" not in have:  # an index older than the column
+                if create:
+                    with self.conn:
+                        self.conn.execute("ALTER TABLE reads ADD COLUMN reader")
+                have.append("reader")
+            lacking = [c for c in columns if c not in have]
+            if lacking:
+                raise index_corrupt(self.path, f"table {table} lacks {', '.join(lacking)}")
 
     def close(self) -> None:
         self.conn.close()
@@ -133,10 +175,27 @@ class Index:
 
     # -- reads
 
-    def read_facts(self, schema: str, strict: bool) -> dict[str, dict[str, Any]]:
-        """Every read of this schema, without the report text (bounded memory)."""
+    def read_state(self, schema: str, strict: bool, reader: str) -> dict[str, str | None]:
+        """sha256 -> error code ("" when read) of every read with this reader: what not to read again."""
+        rows = self.conn.execute(
+            "SELECT sha256, ok, error_code FROM reads WHERE schema=? AND strict=? AND reader IS ?",
+            (schema, int(strict), reader),
+        )
+        return {sha: ("" if ok else (code or "")) for sha, ok, code in rows}
+
+    def read_facts(self, schema: str, strict: bool, shas: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Reads of this schema (of `shas` only, when given), without the report text."""
         cols = ", ".join(c for c in READ_COLUMNS if c != "report_json")
-        rows = self._rows(f"SELECT {cols} FROM reads WHERE schema=? AND strict=?", (schema, int(strict)))
+        sql = f"SELECT {cols} FROM reads WHERE schema=? AND strict=?"
+        if shas is None:
+            rows = self._rows(sql, (schema, int(strict)))
+        else:
+            rows, want = [], sorted(set(shas))
+            for i in range(0, len(want), 500):
+                chunk = want[i : i + 500]
+                rows += self._rows(
+                    sql + f" AND sha256 IN ({', '.join('?' * len(chunk))})", (schema, int(strict), *chunk)
+                )
         return {r["sha256"]: r for r in rows}
 
     def report_json(self, sha256: str, schema: str | None = None) -> str | None:
@@ -194,16 +253,33 @@ class Index:
         rows = self._rows("SELECT * FROM submissions WHERE schema=? AND year=? ORDER BY sha256", (schema, year))
         return {r["sha256"]: r for r in rows}
 
+    def versions(self, schema: str, year: int) -> dict[str, dict[str, Any]]:
+        """sha256 -> {org_key, version} of the collection's submissions: what reconcile keeps stable."""
+        rows = self.conn.execute(
+            "SELECT sha256, org_key, version FROM submissions WHERE schema=? AND year=?", (schema, year)
+        )
+        return {sha: {"org_key": key, "version": version} for sha, key, version in rows}
+
     def save(self, schema: str, year: int, rows: list[dict[str, Any]], new_stems: dict[str, str]) -> int:
         """Store the reconciled submissions (and new stems) in one transaction; only rows that
         changed are written. Returns the number of rows written."""
-        old = self.submissions(schema, year)
-        changed = [r for r in rows if old.get(r["sha256"]) != {c: r.get(c) for c in SUBMISSION_COLUMNS}]
+        changed = []
+        for i in range(0, len(rows), 500):  # compared a chunk at a time: one copy of the rows in memory
+            chunk = rows[i : i + 500]
+            marks = ", ".join("?" * len(chunk))
+            old = {
+                r["sha256"]: r
+                for r in self._rows(
+                    f"SELECT * FROM submissions WHERE schema=? AND year=? AND sha256 IN ({marks})",
+                    (schema, year, *(r["sha256"] for r in chunk)),
+                )
+            }
+            changed += [r for r in chunk if old.get(r["sha256"]) != {c: r.get(c) for c in SUBMISSION_COLUMNS}]
         if not changed and not new_stems:
             return 0
         with self.conn:
             self.conn.executemany(
-                "INSERT INTO org_files VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO org_files VALUES (?, ?, ?, ?)",
                 [(schema, year, k, s) for k, s in sorted(new_stems.items())],
             )
             self.conn.executemany(
@@ -219,6 +295,14 @@ class Index:
             "WHERE year=? AND is_current=1 ORDER BY schema, org_key",
             (year,),
         )
+
+    def feedback_paths(self, year: int, *, other_than: str) -> set[str]:
+        """Feedback files of the other collections of `year` (they share `feedback/<year>/`)."""
+        rows = self.conn.execute(
+            "SELECT feedback_path FROM submissions WHERE year=? AND schema<>? AND feedback_path IS NOT NULL",
+            (year, other_than),
+        )
+        return {r[0] for r in rows}
 
     def collections(self) -> list[tuple[str, int]]:
         rows = self.conn.execute("SELECT DISTINCT schema, year FROM submissions ORDER BY year, schema")

@@ -17,7 +17,10 @@ class Event:
     kind: "scan" (inbox walked; total = files found), "skip" (temp/lock file; code = reason),
     "start" (reading begins; total = files to read), "file" (one file read; code = error code or
     "" when read; errors/warnings), "write" (an archive file written; path relative to the archive),
-    "done" (message = one-line summary).
+    "problem" (something the county must see, e.g. a feedback file not written; message),
+    "done" (message / message_en = one-line summary). A file count of 0 in "start" means the
+    number of files is not known yet (reading overlaps the inbox walk): "file" events carry the
+    total known so far.
     """
 
     kind: str
@@ -28,6 +31,7 @@ class Event:
     errors: int = 0
     warnings: int = 0
     message: str = ""
+    message_en: str = ""
 
 
 def _describe(e: Event, lang: str) -> str:
@@ -78,7 +82,7 @@ class ProgressRenderer:
             self._line(f"跳过 {e.path}（{e.code}）" if zh else f"skipped {e.path} ({e.code})")
         elif e.kind == "start":
             self.close()
-            if self.tty and e.total:
+            if self.tty:
                 from rich.console import Console
                 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -92,17 +96,22 @@ class ProgressRenderer:
                     transient=True,
                 )
                 self._progress.start()
-                self._task = self._progress.add_task("读取" if zh else "reading", total=e.total)
+                self._task = self._progress.add_task("读取" if zh else "reading", total=e.total or None)
             elif e.total:
                 self._line(f"读取 {e.total} 个新文件" if zh else f"reading {e.total} new file(s)")
         elif e.kind == "file":
             if self._progress is not None:
-                self._progress.update(self._task, completed=e.done, description=printable(e.path[-40:]))
+                self._progress.update(
+                    self._task, completed=e.done, total=max(e.total, e.done), description=printable(e.path[-40:])
+                )
                 if e.code:
                     self._line(f"{e.path}: {e.code}")
             else:
                 self._line(f"[{e.done}/{e.total}] {e.path}: {_describe(e, self.lang)}")
+        elif e.kind == "problem":
+            self._line(f"{e.path}: [{e.code}] {e.message}")
         elif e.kind == "done":
             self.close()
-            if e.message:
-                self._line(e.message)
+            text = e.message if zh else (e.message_en or e.message)
+            if text:
+                self._line(text)

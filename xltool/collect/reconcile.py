@@ -19,20 +19,15 @@ States (one per distinct file; identical bytes under several names are one submi
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..base.pointers import resolve as get
 from ..check.issues import Issue, count, sort_issues
-from ..check.validate import rule_issues
-from ..spec.identity import norm_name, year_mismatch, year_of
-from ..spec.layout import Layout
-from ..spec.model import Model
-from .archive import Archive, org_stem
+from .archive import Archive, org_stem, safe_stem
+from .classify import Context, classify, loads, time_issues
+from .orgs import OrgRef
 
 STATES = (
     "accepted",
@@ -47,45 +42,6 @@ STATES = (
 )
 PROBLEMS = frozenset({"errors", "wrong_org", "wrong_year", "unknown_org", "wrong_format", "rejected"})
 FEEDBACK_STATES = frozenset({"errors", "wrong_org", "wrong_year", "unknown_org"})
-FORMAT_CODES = frozenset({"WRONG_SCHEMA", "WRONG_LAYOUT"})
-#: Cross-year pairs are found by this naming convention (the dialect has no keyword for them yet):
-#: this year's `…/carried_over/x` must equal last year's `…/carried_forward/x`.
-
-
-def norm(text: Any) -> str:
-    return norm_name(text)  # one answer: `spec.identity` decides when two names are the same
-
-
-@dataclass(frozen=True)
-class OrgRef:
-    key: str  # the code, or "name:<name>" for an organisation without one
-    name: str
-    code: str
-    level: str = ""
-    row: int = 0  # roster row (0: not on a roster)
-
-
-def org_key(name: str, code: str) -> str:
-    return norm(code).upper() or f"name:{norm(name)}"
-
-
-class Orgs:
-    """Find an organisation by code, then by name; with no roster every named one is known."""
-
-    def __init__(self, roster: list[OrgRef] | None) -> None:
-        self.roster = roster
-        self.by_code = {norm(o.code).upper(): o for o in roster or [] if o.code}
-        self.by_name = {norm(o.name): o for o in roster or []}
-
-    def find(self, name: Any, code: Any) -> OrgRef | None:
-        name, code = norm(name), norm(code).upper()
-        if code and code in self.by_code:
-            return self.by_code[code]
-        if name and name in self.by_name:
-            return self.by_name[name]
-        if self.roster is None and (name or code):
-            return OrgRef(org_key(name, code), name, code)
-        return None
 
 
 @dataclass(frozen=True)
@@ -100,143 +56,16 @@ class Received:
     source_path: str | None
 
     def order(self) -> tuple[Any, ...]:
-        """'Newer' = later file time, then later arrival (then path, for a total order)."""
-        return (self.mtime, self.arrived_at, self.paths[0], self.sha256)
-
-
-def _issue(
-    code: str, severity: str, zh: str, en: str, layout: Layout | None, pointer: str | None = None, **kw: Any
-) -> Issue:
-    fc = layout.fields.get(pointer or "") if layout is not None else None
-    where = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
-    return Issue(code, severity, zh, en, pointer=pointer, **where, **kw)  # type: ignore[arg-type]
-
-
-def cross_year(model: Model, layout: Layout, this: dict[str, Any], prev_year: int, prev: dict[str, Any]) -> list[Issue]:
-    """The schema's cross-year rules (e.g. 上年结转 = last year's 结转下年度继续办理), evaluated
-    against the organisation's archived report of `prev_year`; issues are placed at their cells."""
-    values = {f.pointer: get(this, f.pointer) for f in model.fields}
-    out = []
-    for issue in rule_issues(model, values, None, previous=prev):
-        rule = model.rule(issue.code)
-        if not rule.cross_year:
-            continue
-        fc = layout.fields.get(issue.pointer or "")
-        where: dict[str, Any] = {"sheet": fc.box.sheet, "cell": fc.box.a1} if fc is not None else {}
-        zh = f"{issue.message_zh}（上年度指{prev_year}年度已归档的报告）"
-        en = f"{issue.message_en} (last year = the archived {prev_year} report)"
-        out.append(dataclasses.replace(issue, message_zh=zh, message_en=en, **where))
-    return out
-
-
-def _loads(text: str | None, default: Any) -> Any:
-    return default if not text else json.loads(text)
-
-
-def _file_year(identity: dict[str, str], filled: dict[str, Any]) -> int | None:
-    for value in (identity.get("year"), filled.get("year")):
-        if year_of(value) is not None:
-            return year_of(value)
-    return None
-
-
-@dataclass
-class Context:
-    schema: str
-    year: int
-    model: Model
-    layout: Layout
-    orgs: Orgs
-    previous: list[tuple[str, str, dict[str, Any]]]  # (name, code, {pointer: value}) of year-1 currents
-    report_of: Callable[[str], dict[str, Any]]
-
-
-def _previous(ctx: Context, org: OrgRef) -> dict[str, Any] | None:
-    code = norm(org.code).upper()
-    for _name, pcode, report in ctx.previous:
-        if code and norm(pcode).upper() == code:
-            return report
-    for name, _pcode, report in ctx.previous:
-        if norm(name) == norm(org.name):
-            return report
-    return None
-
-
-def _classify(
-    ctx: Context, rec: Received, fact: dict[str, Any], row: dict[str, Any]
-) -> tuple[str, OrgRef | None, list[Issue]]:
-    """State (before versions), organisation and the collection's own issues of one submission."""
-    if not fact["ok"]:
-        return ("wrong_format" if fact["error_code"] in FORMAT_CODES else "rejected"), None, []
-    ident, filled = _loads(fact["identity_json"], {}), _loads(fact["filled_json"], {})
-    row.update(
-        template_org_name=ident.get("org_name") or None,
-        template_org_code=ident.get("org_code") or None,
-        filled_org_name=norm(filled.get("org_name")) or None,
-        filled_org_code=norm(filled.get("org_code")) or None,
-    )
-    codes = {i["code"] for i in _loads(fact["issues_json"], [])}
-    tmpl = ctx.orgs.find(ident.get("org_name"), ident.get("org_code"))
-    mine = ctx.orgs.find(filled.get("org_name"), filled.get("org_code"))
-    year = _file_year(ident, filled)
-    row["file_year"] = year
-    if "ORG_MISMATCH" in codes:
-        return "wrong_org", mine or tmpl, []
-    has_identity = bool(ident.get("org_name") or ident.get("org_code"))
-    org = tmpl if has_identity else mine
-    if org is None:
-        who = (
-            ident.get("org_name")
-            or filled.get("org_name")
-            or ident.get("org_code")
-            or filled.get("org_code")
-            or "（未填写）"
-        )
-        row.update(org_name=norm(who), org_code=norm(ident.get("org_code") or filled.get("org_code")) or None)
-        return (
-            "unknown_org",
-            None,
-            [
-                _issue(
-                    "UNKNOWN_ORG",
-                    "error",
-                    f"填报单位「{who}」不在本次报送名单中，请核对单位名称或使用下发给本单位的模板",
-                    f"the organisation '{who}' is not on the roster; check the name or use the template issued to you",
-                    None,
-                )
-            ],
-        )
-    mismatch = year_mismatch(ctx.year, year)
-    if mismatch is not None:
-        return (
-            "wrong_year",
-            org,
-            []
-            if "YEAR_MISMATCH" in codes  # the reader already said it, with the template's year
-            else [
-                _issue(
-                    "YEAR_MISMATCH",
-                    "error",
-                    *mismatch,
-                    ctx.layout,
-                    ctx.model.identity_fields.get("year"),
-                    expected=ctx.year,
-                    found=year,
-                )
-            ],
-        )
-    extra: list[Issue] = []
-    prev = _previous(ctx, org)
-    if prev is not None:
-        extra = cross_year(ctx.model, ctx.layout, ctx.report_of(rec.sha256), ctx.year - 1, prev)
-    return ("errors" if fact["errors"] else "accepted"), org, extra
+        """'Newer' = later arrival in the archive; file time only breaks ties within one run (a clock
+        set wrong must not win over every later resubmission); then path, for a total order."""
+        return (self.arrived_at, self.mtime, self.paths[0], self.sha256)
 
 
 def reconcile(
     ctx: Context,
     received: list[Received],
     facts: dict[str, dict[str, Any]],
-    old: dict[str, dict[str, Any]],
+    old: dict[str, dict[str, Any]],  # sha256 -> {org_key, version} of the last run (Index.versions)
     stems: dict[str, str],
     roster: list[OrgRef] | None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
@@ -282,8 +111,9 @@ def reconcile(
             source_path=rec.source_path,
             is_current=0,
         )
-        state, org, extra = _classify(ctx, rec, fact, row)
-        issues = [Issue(**i) for i in _loads(fact["issues_json"], [])] + extra
+        state, org, extra = classify(ctx, rec.sha256, fact, row)
+        extra = extra + time_issues(ctx, rec.mtime)
+        issues = [Issue(**i) for i in loads(fact["issues_json"], [])] + extra
         errors, warnings = count(issues)
         row.update(
             state=state,
@@ -300,7 +130,9 @@ def reconcile(
                 candidates[org.key].append(rec)
         rows[rec.sha256] = row
 
-    # file stems: roster order first, then others by key; fixed once assigned
+    # file stems: roster order first, then others by key; fixed once assigned (one that is not a
+    # plain file name was edited into the index: it is assigned again, never used as a path)
+    stems = {k: v for k, v in stems.items() if safe_stem(v)}
     new_stems: dict[str, str] = {}
     taken = {s.lower() for s in stems.values()}
     for key, org in sorted(orgs.items(), key=lambda kv: (kv[1].row or 1 << 30, kv[0])):
@@ -352,7 +184,26 @@ def reconcile(
                 row["org_name"] or row["file_name"].rsplit(".", 1)[0], row["sha256"], set()
             )
             row["feedback_path"] = Archive.feedback_path(ctx.year, name, row["sha256"])
+    _feedback_to_send(rows.values())
     return sorted(rows.values(), key=lambda r: r["sha256"]), new_stems
+
+
+def order(row: dict[str, Any]) -> tuple[Any, ...]:
+    """`Received.order` of a submission row: which of an organisation's files is its latest."""
+    return (row["arrived_at"], row["file_mtime"], row["path_in_inbox"], row["sha256"])
+
+
+def _feedback_to_send(rows: Any) -> None:
+    """Feedback only where it is to be sent now: an organisation's latest file (if it has problems),
+    or a file that belongs to no organisation. Older problems are settled by newer files."""
+    latest: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        key = row["org_key"]
+        if key and row["state"] != "duplicate" and (key not in latest or order(row) > order(latest[key])):
+            latest[key] = row
+    for row in rows:
+        if row["org_key"] and latest.get(row["org_key"]) is not row:
+            row["feedback_path"] = None
 
 
 def fact_kind(fact: dict[str, Any]) -> str | None:

@@ -3,8 +3,8 @@
 Used by `collect` (its summary and the status workbook) and by `xltool status --archive DIR`.
 
 Organisation states: accepted, errors, wrong_org, wrong_year, missing (roster organisations with no
-file). An organisation is `accepted` when its latest submission (file time, then arrival) is its
-current accepted version; a newer file with problems shows that problem (the older accepted version
+file). An organisation is `accepted` when its latest submission (arrival, then file time) is its
+current accepted version; a later file (arrival, then file time) with problems shows that problem (the older accepted version
 stays current). Files that belong to no roster organisation (unreadable, another format, not on the
 roster) are listed as unattributed. Exit code: 0 when every organisation is accepted and no file
 is unattributed, else 1 (the data needs the county's attention).
@@ -22,8 +22,10 @@ from typing import Any
 
 from ..base.errors import XltoolError
 from .archive import INDEX
+from .failures import archive_errors
 from .index import Index
-from .reconcile import PROBLEMS, org_key
+from .orgs import org_key
+from .reconcile import PROBLEMS, order
 
 STATE_ZH = {
     "accepted": "已接收",
@@ -68,6 +70,8 @@ class OrgRow:
     feedback: str | None = None  # feedback workbook of the latest submission
     note_zh: str = ""
     note_en: str = ""
+    contact: str = ""  # from the roster: whom to chase for a missing or faulty report
+    deadline: str = ""
 
 
 @dataclass
@@ -191,17 +195,13 @@ def _file_dict(f: dict[str, Any]) -> dict[str, Any]:
     return {k: f.get(k) for k in keep}
 
 
-def _order(f: dict[str, Any]) -> tuple[Any, ...]:
-    return (f["file_mtime"], f["arrived_at"], f["path_in_inbox"], f["sha256"])
-
-
 def _org_row(n: int, name: str, code: str, level: str, subs: list[dict[str, Any]]) -> OrgRow:
     row = OrgRow(n, name, code, level, "missing", submissions=len(subs))
     live = [s for s in subs if s["state"] != "duplicate"]
     if not live:
         row.note_zh, row.note_en = "未收到文件", "no file received"
         return row
-    latest = max(live, key=_order)
+    latest = max(live, key=order)
     current = next((s for s in live if s["is_current"]), None)
     row.state = "accepted" if latest["state"] in ("accepted", "superseded") else latest["state"]
     row.errors, row.warnings = latest["errors"], latest["warnings"]
@@ -236,7 +236,9 @@ def build_status(db: Index, archive: str, schema: str, year: int, levels: dict[s
     if roster is not None:
         for n, r in enumerate(roster, 1):
             key = org_key(r["name"], r["code"] or "")
-            rows.append(_org_row(n, r["name"], r["code"] or "", r["level"] or "", by_org.get(key, [])))
+            row = _org_row(n, r["name"], r["code"] or "", r["level"] or "", by_org.get(key, []))
+            row.contact, row.deadline = r["contact"] or "", r["deadline"] or ""
+            rows.append(row)
     else:
         for n, (_key, subs) in enumerate(sorted(by_org.items(), key=lambda kv: kv[1][0]["org_name"] or kv[0]), 1):
             rows.append(_org_row(n, subs[0]["org_name"] or "", subs[0]["org_code"] or "", subs[0]["level"] or "", subs))
@@ -246,6 +248,11 @@ def build_status(db: Index, archive: str, schema: str, year: int, levels: dict[s
 def load_status(archive: str | Path, *, year: int | None = None, schema: str | None = None) -> Status:
     """The overview of one collection in an archive; the latest year (and its schema) by default."""
     path = Path(archive) / INDEX
+    with archive_errors(Path(archive), path):
+        return _load(archive, path, year, schema)
+
+
+def _load(archive: str | Path, path: Path, year: int | None, schema: str | None) -> Status:
     try:
         db = Index(path, create=False)
     except FileNotFoundError:

@@ -1,8 +1,13 @@
 """The status workbook for the county (`DIR/status-<year>.xlsx`), written with xlsxwriter.
 
 Sheet 报送情况: one row per roster organisation (state, error and warning counts, the file received,
-its time, links to its feedback workbook and archived JSON), coloured by state, with filters and
-frozen headings. Sheet 全部文件: every file received. Sheet 状态说明: what each state means.
+its time, links to its feedback workbook to send now and archived JSON, the roster's contact and
+deadline for chasing), coloured by state, with filters and frozen headings. Sheet 全部文件: every
+file received. Sheet 状态说明: what each state means.
+
+Writable at any size: rows are streamed (xlsxwriter `constant_memory`), and a sheet gets links only
+up to Excel's limit of 65,530 (later rows show the path as text). Link targets are escaped (a `#`
+or `%` in a name would otherwise cut or change the link).
 
 Reproducible: the document's created time is the newest file time in the data, so identical data
 gives identical bytes (a rerun that changes nothing does not rewrite the file). All user text
@@ -58,6 +63,8 @@ ORG_HEAD = (
     ("反馈文件", 12),
     ("归档文件", 12),
     ("说明", 50),
+    ("联系人", 24),
+    ("截止日期", 12),
 )
 FILE_HEAD = (
     ("文件", 48),
@@ -83,6 +90,16 @@ def _created(status: Status) -> dt.datetime:
     return dt.datetime.fromtimestamp(int(max(times)), tz=dt.UTC)
 
 
+MAX_LINKS = 65530  # per worksheet (Excel's limit; xlsxwriter refuses more)
+_ESCAPE = {c: f"%{ord(c):02x}" for c in '%"#<>[]^`{} '}
+
+
+def link_target(rel: str) -> str:
+    """A relative archive path as a link target: percent-escaped as Excel does, `#` included
+    (xlsxwriter would take what follows a `#` as a cell anchor)."""
+    return "".join(_ESCAPE.get(c, c) for c in rel)
+
+
 def _check(rc: Any, what: str) -> None:
     if isinstance(rc, int) and rc < 0:
         raise RuntimeError(f"xlsxwriter refused {what} (return code {rc})")
@@ -93,7 +110,12 @@ class _Book:
         self.buffer = io.BytesIO()
         self.wb = xlsxwriter.Workbook(
             self.buffer,
-            {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False, "strings_to_urls": False},
+            {
+                "constant_memory": True,
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
         )
         self.wb.set_properties({"title": f"{status.year}年度报送情况", "author": "xltool", "created": _created(status)})
         f = self.wb.add_format
@@ -112,6 +134,7 @@ class _Book:
         self.cell = f({"border": 1, "valign": "top"})
         self.wrap = f({"border": 1, "valign": "top", "text_wrap": True})
         self.link = f({"border": 1, "valign": "top", "font_color": "#0563C1", "underline": 1})
+        self.links: dict[str, int] = {}  # worksheet name -> links written
         self.state = {
             s: f({"border": 1, "valign": "top", "bold": True, "bg_color": bg, "font_color": fg})
             for s, (bg, fg) in COLOURS.items()
@@ -129,7 +152,12 @@ class _Book:
         if not target:
             self.text(ws, r, c, "")
             return
-        _check(ws.write_url(r, c, "external:" + target, self.link, label, target), f"link {target}")
+        n = self.links.get(ws.name, 0)
+        if n >= MAX_LINKS:  # past Excel's limit: the path, as text
+            self.text(ws, r, c, target)
+            return
+        self.links[ws.name] = n + 1
+        _check(ws.write_url(r, c, "external:" + link_target(target), self.link, label, target), f"link {target}")
 
     def header(self, ws: Any, row: int, head: tuple[tuple[str, int], ...]) -> None:
         for c, (label, width) in enumerate(head):
@@ -145,6 +173,17 @@ class _Book:
 def status_workbook(status: Status) -> bytes:
     """The status workbook's bytes (identical data -> identical bytes)."""
     b = _Book(status)
+    try:
+        _sheets(b, status)
+    except BaseException:
+        for sheet in b.wb.worksheets():  # constant_memory's row files: closed (and so deleted)
+            if getattr(sheet, "row_data_fh", None) is not None:
+                sheet.row_data_fh.close()
+        raise
+    return b.close()
+
+
+def _sheets(b: _Book, status: Status) -> None:
     ws = b.wb.add_worksheet("报送情况")
     ws.set_landscape()
     ws.set_paper(9)  # A4
@@ -183,6 +222,8 @@ def status_workbook(status: Status) -> bytes:
         b.url(ws, r, 10, o.feedback, "反馈文件")
         b.url(ws, r, 11, o.current, "JSON")
         b.text(ws, r, 12, o.note_zh, b.wrap)
+        b.text(ws, r, 13, o.contact, b.wrap)
+        b.text(ws, r, 14, o.deadline)
     _check(ws.autofilter(top, 0, top + len(status.orgs), len(ORG_HEAD) - 1), "filter")
 
     ws = b.wb.add_worksheet("全部文件")
@@ -215,4 +256,3 @@ def status_workbook(status: Status) -> bytes:
     for i, (state, meaning) in enumerate(MEANING.items(), 1):
         b.text(ws, i, 0, STATE_ZH[state], b.state[state])
         b.text(ws, i, 1, meaning, b.wrap)
-    return b.close()

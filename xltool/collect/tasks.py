@@ -6,19 +6,15 @@ paths are absolute. Results are rows for the index (`archive_index.READ_COLUMNS`
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from ..base.clock import utc_now as _now
 from ..base.errors import XltoolError
 from ..check.issues import Issue, count
 from ..spec.model import load_model
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _dumps(value: Any) -> str:

@@ -16,7 +16,7 @@ from ..base.files import write_atomic
 from ..check.report_json import detect_schema, load_report
 from ..check.validate import schema_issues
 from ..collect.archive import INDEX
-from ..collect.reconcile import org_key
+from ..collect.orgs import org_key
 from ..spec.model import Model, load_model
 from .document import Document, build_document
 from .paths import check_out_dir

@@ -1,12 +1,9 @@
-"""The document as DOCX (WordprocessingML written here) and, through LibreOffice, as PDF.
+"""The document as DOCX (python-docx) and, through LibreOffice, as PDF.
 
-Why not python-docx: it needs lxml, and with lxml installed openpyxl parses workbooks with lxml
-instead of defusedxml, which removes the reader's second line of defence against hostile XML
-(tests/test_safety.py). The part of WordprocessingML a report needs is small: paragraphs, bold runs
-with an explicit East Asian font (宋体; a Latin font setting alone makes Word pick a fallback), and
-grid tables whose merged cells are `gridSpan` (columns) and `vMerge` (rows), with header rows
-repeated on each page. Word, WPS and LibreOffice all read it; the PDF is LibreOffice's conversion of
-this DOCX, so the PDF says what the DOCX says.
+The DOCX uses only plain paragraphs, bold runs and grid tables with merged cells, which Word, WPS and
+LibreOffice all show the same way; Chinese text gets an East Asian font (宋体) explicitly, since a
+Latin font setting alone makes Word pick a fallback. The PDF is LibreOffice's conversion of that DOCX:
+one rendering path, so the PDF says what the DOCX says.
 """
 
 from __future__ import annotations
@@ -16,159 +13,109 @@ import os
 import shutil
 import subprocess
 import tempfile
-import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
+
+from docx import Document as new_docx
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt
+from docx.text.run import Run
 
 from ..base.errors import XltoolError
-from .document import Cell, Comparison, Document, Narrative, Table
+from .document import Comparison, Document, Narrative, Table
 
 FONT = "宋体"
 PDF_TIMEOUT = 180.0
-TEXT_WIDTH = 9864  # twentieths of a point: A4 (11906) minus 18 mm margins (1021 each)
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-STAMP = (2000, 1, 1, 0, 0, 0)  # fixed zip times: the same report gives the same bytes
-
-PARTS = {
-    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-    '<Default Extension="xml" ContentType="application/xml"/>'
-    '<Override PartName="/word/document.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
-    '<Override PartName="/word/styles.xml" '
-    'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/>'
-    "</Types>",
-    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-    'Target="word/document.xml"/></Relationships>',
-    "word/_rels/document.xml.rels": '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-    'Target="styles.xml"/></Relationships>',
-    "word/styles.xml": f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:styles {W}>'
-    f'<w:docDefaults><w:rPrDefault><w:rPr><w:rFonts w:ascii="Times New Roman" w:hAnsi="Times New Roman" '
-    f'w:eastAsia="{FONT}" w:cs="Times New Roman"/><w:sz w:val="24"/><w:lang w:val="en-US" w:eastAsia="zh-CN"/>'
-    '</w:rPr></w:rPrDefault><w:pPrDefault><w:pPr><w:spacing w:after="60" w:line="360" w:lineRule="auto"/>'
-    "</w:pPr></w:pPrDefault></w:docDefaults>"
-    '<w:style w:type="paragraph" w:default="1" w:styleId="Normal"><w:name w:val="Normal"/></w:style>'
-    '<w:style w:type="table" w:default="1" w:styleId="TableNormal"><w:name w:val="Normal Table"/>'
-    '<w:tblPr><w:tblCellMar><w:left w:w="60" w:type="dxa"/><w:right w:w="60" w:type="dxa"/></w:tblCellMar>'
-    "</w:tblPr></w:style></w:styles>",
-}
 
 
-def _run(text: str, size: float, bold: bool = False) -> str:
-    half = int(round(size * 2))
-    b = "<w:b/>" if bold else ""
-    return (
-        f'<w:r><w:rPr><w:rFonts w:eastAsia="{FONT}"/>{b}<w:sz w:val="{half}"/><w:szCs w:val="{half}"/></w:rPr>'
-        f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r>'
-    )
+def _font(run: Run, size: float, bold: bool = False) -> None:
+    run.font.name = FONT
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    rpr = run._element.get_or_add_rPr()
+    rfonts = rpr.find(qn("w:rFonts"))
+    if rfonts is None:
+        rfonts = rpr.makeelement(qn("w:rFonts"), {})
+        rpr.append(rfonts)
+    rfonts.set(qn("w:eastAsia"), FONT)
 
 
-def _para(text: str, size: float = 12, *, bold: bool = False, center: bool = False, indent: bool = False) -> str:
-    ppr = ""
-    if indent:
-        ppr += f'<w:ind w:firstLine="{int(size * 40)}"/>'
+def _para(
+    doc: object, text: str, size: float = 12, *, bold: bool = False, center: bool = False, indent: bool = False
+) -> None:
+    p = doc.add_paragraph()  # type: ignore[attr-defined]
     if center:
-        ppr += '<w:jc w:val="center"/>'
-    return f"<w:p><w:pPr>{ppr}</w:pPr>{_run(text, size, bold) if text else ''}</w:p>"
+        p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    if indent:
+        p.paragraph_format.first_line_indent = Pt(size * 2)
+    _font(p.add_run(text), size, bold)
 
 
-def _cell_para(text: str, *, bold: bool, center: bool) -> str:
-    jc = '<w:jc w:val="center"/>' if center else ""
-    return f'<w:p><w:pPr><w:spacing w:after="0" w:line="240" w:lineRule="auto"/>{jc}</w:pPr>{_run(text, 9, bold)}</w:p>'
-
-
-def _widths(t: Table) -> list[int]:
-    widths = list(t.widths[: t.ncols])
-    if len(widths) != t.ncols or sum(widths) <= 0:
-        widths = [1.0] * t.ncols
-    return [int(TEXT_WIDTH * w / sum(widths)) for w in widths]
-
-
-def _table(t: Table) -> str:
-    """Grid cells: the top-left of each merged area carries the text and `vMerge restart`; the cells
-    below it are `vMerge` continuations; columns merge with `gridSpan`."""
-    widths = _widths(t)
-    at: dict[tuple[int, int], tuple[str, int, int, int]] = {}  # (row, col) -> (xml, span, rowspan, first row)
+def _table(doc: object, t: Table) -> None:
+    if t.caption:
+        _para(doc, t.caption, 10.5, bold=True)
+    table = doc.add_table(rows=t.nrows, cols=t.ncols)  # type: ignore[attr-defined]
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for cell, r, c in t.placed():
-        for dr in range(cell.rowspan):
-            at[(r + dr, c)] = ("" if dr else cell.text, cell.colspan, cell.rowspan, dr)
-        bold, center = cell.role == "header", cell.numeric or cell.role == "header"
-        at[(r, c)] = (_cell_para(cell.text, bold=bold, center=center), cell.colspan, cell.rowspan, 0)
-    rows = []
-    for r in range(t.nrows):
-        head = (
-            "<w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>" if r < len(t.header) else "<w:trPr><w:cantSplit/></w:trPr>"
-        )
-        cells, c = [], 0
-        while c < t.ncols:
-            xml, span, rowspan, dr = at.get((r, c), (_cell_para("", bold=False, center=False), 1, 1, 0))
-            width = sum(widths[c : c + span])
-            tcpr = f'<w:tcW w:w="{width}" w:type="dxa"/>' + (f'<w:gridSpan w:val="{span}"/>' if span > 1 else "")
-            if rowspan > 1:
-                tcpr += '<w:vMerge w:val="restart"/>' if dr == 0 else "<w:vMerge/>"
-            tcpr += '<w:vAlign w:val="center"/>'
-            body = xml if dr == 0 else _cell_para("", bold=False, center=False)
-            cells.append(f"<w:tc><w:tcPr>{tcpr}</w:tcPr>{body}</w:tc>")
-            c += span
-        rows.append(f"<w:tr>{head}{''.join(cells)}</w:tr>")
-    borders = "".join(
-        f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
-        for side in ("top", "left", "bottom", "right", "insideH", "insideV")
-    )
-    grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in widths)
-    caption = _para(t.caption, 10.5, bold=True) if t.caption else ""
-    return (
-        f'{caption}<w:tbl><w:tblPr><w:tblW w:w="{sum(widths)}" w:type="dxa"/><w:jc w:val="center"/>'
-        f'<w:tblBorders>{borders}</w:tblBorders><w:tblLayout w:type="fixed"/></w:tblPr>'
-        f"<w:tblGrid>{grid}</w:tblGrid>{''.join(rows)}</w:tbl>" + _para("", 6)
-    )
+        target = table.cell(r, c)
+        if cell.rowspan > 1 or cell.colspan > 1:
+            target = target.merge(table.cell(r + cell.rowspan - 1, c + cell.colspan - 1))
+        para = target.paragraphs[0]
+        if cell.numeric or cell.role == "header":
+            para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _font(para.add_run(cell.text), 9, cell.role == "header")
+    widths = t.widths[: t.ncols]
+    if len(widths) == t.ncols and sum(widths) > 0:
+        table.autofit = False
+        for col, w in zip(table.columns, widths, strict=True):
+            col.width = Mm(174 * w / sum(widths))
+            for cell in col.cells:
+                cell.width = Mm(174 * w / sum(widths))
+    for row in table.rows[: len(t.header)]:
+        trpr = row._tr.get_or_add_trPr()
+        trpr.append(trpr.makeelement(qn("w:tblHeader"), {}))  # repeat the header on every page
+    doc.add_paragraph()  # type: ignore[attr-defined]
 
 
-def _comparison(c: Comparison) -> str:
+def _comparison(doc: object, c: Comparison) -> None:
     year = f"{c.previous_year}年" if c.previous_year else "上年"
-
-    rows = [[Cell(h, role="header") for h in ("项目", "本年", f"上年（{year}）")]]
-    rows += [
-        [Cell(label), Cell(now, role="value", numeric=True), Cell(before, role="value", numeric=True)]
-        for label, now, before in c.rows
-    ]
-    table = Table(None, rows[:1], rows[1:], (40.0, 8.0, 8.0))
-    return _para("附：主要合计数与上年对比", 14, bold=True) + _table(table) + "".join(_para(n, 10) for n in c.notes)
+    rows = [("项目", "本年", f"上年（{year}）")] + c.rows
+    _para(doc, "附：主要合计数与上年对比", 14, bold=True)
+    table = doc.add_table(rows=len(rows), cols=3)  # type: ignore[attr-defined]
+    table.style = "Table Grid"
+    for r, values in enumerate(rows):
+        for col, text in enumerate(values):
+            _font(table.cell(r, col).paragraphs[0].add_run(text), 9, r == 0)
+    for note in c.notes:
+        _para(doc, note, 10)
 
 
 def to_docx(doc: Document) -> bytes:
-    body = [_para(doc.title, 18, bold=True, center=True)]
+    out = new_docx()
+    section = out.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.left_margin = section.right_margin = Mm(18)
+    section.top_margin = section.bottom_margin = Mm(20)
+    props = out.core_properties
+    props.title, props.author = doc.title, doc.org
+    _para(out, doc.title, 18, bold=True, center=True)
     for s in doc.sections:
         if s.heading:
-            body.append(_para(s.heading, 14, bold=True))
+            _para(out, s.heading, 14, bold=True)
         for b in s.blocks:
             if isinstance(b, Narrative):
-                lines = [x.strip() for x in b.text.split("\n") if x.strip()] or [""]
-                body += [_para(line, 12, indent=True) for line in lines]
+                for line in [x.strip() for x in b.text.split("\n") if x.strip()] or [""]:
+                    _para(out, line, 12, indent=True)
             else:
-                body.append(_table(b))
+                _table(out, b)
     if doc.comparison is not None:
-        body.append(_comparison(doc.comparison))
-    sect = (
-        '<w:sectPr><w:pgSz w:w="11906" w:h="16838"/>'
-        '<w:pgMar w:top="1134" w:right="1021" w:bottom="1134" w:left="1021" w:header="567" w:footer="567" w:gutter="0"/>'
-        "</w:sectPr>"
-    )
-    document = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W}><w:body>'
-        + "".join(body)
-        + sect
-        + "</w:body></w:document>"
-    )
+        _comparison(out, doc.comparison)
     buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in [*PARTS.items(), ("word/document.xml", document)]:
-            zf.writestr(zipfile.ZipInfo(name, date_time=STAMP), text.encode("utf-8"), zipfile.ZIP_DEFLATED)
+    out.save(buf)
     return buf.getvalue()
 
 

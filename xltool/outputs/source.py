@@ -16,7 +16,7 @@ from typing import Any
 from ..base.errors import InputFileError, XltoolError
 from ..collect.archive import INDEX
 from ..collect.index import Index
-from ..collect.reconcile import org_key
+from ..collect.orgs import org_key
 from ..collect.status import STATE_EN, STATE_ZH, OrgRow, build_status
 from ..spec.model import Model, load_model
 

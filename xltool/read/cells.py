@@ -22,10 +22,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .scan import CellError, parse_name_ref, parse_ref, protected, scan_sheet_xml, unescape_ooxml
+from ..base.internals import worksheet_xml
+from .scan import (
+    CellError,
+    ForgedValue,
+    forged_cells,
+    parse_name_ref,
+    parse_ref,
+    protected,
+    scan_sheet_xml,
+    unescape_ooxml,
+)
 
 __all__ = [
     "CellError",
+    "ForgedValue",
     "CellSource",
     "RawCell",
     "SourceError",
@@ -111,13 +122,14 @@ def _raise_limits(limits: dict[str, int], loaded: dict[str, Any], rows: Mapping[
 
 
 def _formula_text(value: Any) -> str:
-    text = getattr(value, "text", value)  # ArrayFormula / DataTableFormula carry .text
-    text = "" if text is None else str(text)
+    text = value.text if hasattr(value, "text") else value if isinstance(value, str) else None
+    text = "" if text is None else str(text)  # ArrayFormula carries .text, a DataTableFormula none
     return text.removeprefix("=")
 
 
 class OpenpyxlSource:
-    """xlsx / xlsm through openpyxl (read-only); cached formula values from the sheet XML."""
+    """xlsx / xlsm through openpyxl (read-only); cached formula values and forged stored values from
+    the sheet XML. The reference the fast `stream.StreamSource` is proven equal to."""
 
     formulas_known = True
     protection_known = True
@@ -131,6 +143,7 @@ class OpenpyxlSource:
         self._rows: dict[str, int] = {}
         self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
         self._cached: dict[str, dict[tuple[int, int], Any]] = {}
+        self._forged: dict[str, dict[tuple[int, int], ForgedValue]] = {}
         self._protected: dict[str, bool] = {}
 
     @property
@@ -142,19 +155,20 @@ class OpenpyxlSource:
 
     def _part(self, sheet: str) -> bytes:
         with _engine(sheet):
-            return self._wb._archive.read(self._wb[sheet]._worksheet_path)
+            return worksheet_xml(self._wb, sheet)
 
     def _xml(self, sheet: str) -> None:
         if sheet not in self._cached:
             part = self._part(sheet)
             with _engine(sheet):
                 self._cached[sheet], self._protected[sheet] = scan_sheet_xml(part)
+                self._forged[sheet] = forged_cells(part)
 
     def _load(self, sheet: str) -> dict[tuple[int, int], RawCell]:
         if sheet in self._cells:
             return self._cells[sheet]
         self._xml(sheet)
-        cached = self._cached[sheet]
+        cached, forged = self._cached[sheet], self._forged[sheet]
         limit = self._rows.get(sheet)
         cells: dict[tuple[int, int], RawCell] = {}
         with _engine(sheet):
@@ -176,6 +190,8 @@ class OpenpyxlSource:
                             cells[(r - 1, c - 1)] = RawCell(None, _formula_text(value), cached.get((r - 1, c - 1)))
                         elif cell.data_type == "e" and isinstance(value, str):
                             cells[(r - 1, c - 1)] = RawCell(CellError(value))
+                        elif (r - 1, c - 1) in forged:
+                            cells[(r - 1, c - 1)] = RawCell(forged[(r - 1, c - 1)])
                         elif value is not None:
                             cells[(r - 1, c - 1)] = RawCell(unescape_ooxml(value) if isinstance(value, str) else value)
                     if limit is not None and last >= limit:
@@ -264,8 +280,12 @@ class CalamineSource:
         self._wb.close()
 
 
-def open_source(data: bytes, kind: str) -> CellSource:
-    """The engine for a sniffed kind."""
+def open_source(data: bytes, kind: str, *, reference: bool = False) -> CellSource:
+    """The engine for a sniffed kind: lxml streaming for xlsx/xlsm (openpyxl with `reference`)."""
     if kind in ("xlsx", "xlsm"):
-        return OpenpyxlSource(data)
+        if reference:
+            return OpenpyxlSource(data)
+        from .stream import StreamSource
+
+        return StreamSource(data)
     return CalamineSource(data, kind)

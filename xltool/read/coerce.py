@@ -23,7 +23,7 @@ from ..check.validate import decimals_of
 from ..spec.kinds import KINDS, expected_en, expected_zh
 from ..spec.kinds import bounds as _bounds
 from ..spec.model import Field
-from .cells import CellError, RawCell
+from .cells import CellError, ForgedValue, RawCell
 from .typed_numbers import constant_formula, number_from_text
 
 MAX_EXACT = 2**53
@@ -61,6 +61,10 @@ def _refused(
 
 def coerce(raw: RawCell, field: Field, *, strict: bool) -> Coerced:
     """One input cell's raw content -> the value for the report, with every problem found."""
+    if raw.formula is None and isinstance(raw.value, ForgedValue):  # never cast: edited outside a spreadsheet
+        zh, en = raw.value.messages(quoted := clip(raw.value))
+        expected = expected_zh(field) if field.numeric else "文字"
+        return Coerced(None if field.numeric else "", [Problem("FORGED_VALUE", "error", zh, en, expected, quoted)])
     if field.numeric:
         return _coerce_number(raw, field, strict)
     return _coerce_text(raw, field, strict)
@@ -77,19 +81,9 @@ def _coerce_number(raw: RawCell, f: Field, strict: bool) -> Coerced:
         low, high = _bounds(f)
         zero_ok = (low is None or low <= 0) and (high is None or high >= 0)
         if strict or not zero_ok:
-            return Coerced(
-                0 if zero_ok else None,
-                [
-                    Problem(
-                        "BLANK_CELL",
-                        "error",
-                        f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else ""),
-                        f"blank; expected {exp_en}" + (" (0 when there is nothing to report)" if zero_ok else ""),
-                        exp_zh,
-                        None,
-                    )
-                ],
-            )
+            zh = f"未填写；应填写{exp_zh}" + ("，无数据请填0" if zero_ok else "")
+            en = f"blank; expected {exp_en}" + (" (0 when there is nothing to report)" if zero_ok else "")
+            return Coerced(0 if zero_ok else None, [Problem("BLANK_CELL", "error", zh, en, exp_zh, None)])
         zh, en = "未填写，已按0计；无数据请填0", "blank, read as 0; type 0 when there is nothing to report"
         return Coerced(0, [Problem("BLANK_CELL", "warning", zh, en, 0, None)])
 

@@ -29,6 +29,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..base.errors import InputFileError
 from ..base.files import write_atomic
+from ..base.internals import existing_cells
 from ..base.text import safe_text, write_text
 from ..check.issues import Issue, count, sort_issues
 from .safety import sniff
@@ -75,7 +76,8 @@ def _value(value: Any) -> Any:
 
 def _explain(issue: Issue, t: dict[str, Any], lang: str) -> str:
     """One issue for a comment: level and message, then expected and found when known."""
-    known = ((t["expected"], _value(issue.expected)), (t["found"], _value(issue.found)))
+    # a rule's message names and values both sides: neither is this cell's target, so none is listed
+    known = [] if issue.rule else [(t["expected"], _value(issue.expected)), (t["found"], _value(issue.found))]
     parts = t["sep"].join(f"{label}{v}" for label, v in known if v is not None)
     return f"【{t['level'][issue.severity]}】{issue.message(lang)}" + (f"\n{parts}" if parts else "")
 
@@ -129,10 +131,32 @@ def _load(source: Path) -> Workbook:
     return wb
 
 
+_LIVE = re.compile(
+    r"\||\[|\b(?:WEBSERVICE|HYPERLINK|FILTERXML|IMPORTXML|IMPORTDATA|RTD|CALL|REGISTER|EXEC|DDE)\b", re.I
+)
+
+
+def _neutralise(wb: Workbook, marked: set[tuple[str, str]]) -> None:
+    """Formulas a user typed stay text in the copy sent back out: `=cmd|' /C calc'!A0` or
+    `=WEBSERVICE(...)` in an input cell would run again on every machine that opens the feedback.
+
+    Dropped (the formula text kept as a string cell): every formula in an unlocked (input) cell or
+    in a cell an issue marks, and any formula anywhere that reaches outside the workbook (DDE,
+    external references, web and hyperlink functions). The template's own totals and checks stay."""
+    for ws in wb.worksheets:
+        for cell in existing_cells(ws):
+            if cell.data_type != "f":
+                continue
+            text = cell.value if isinstance(cell.value, str) else str(getattr(cell.value, "text", "") or "")
+            unlocked = cell.protection is not None and not cell.protection.locked
+            if unlocked or (ws.title, cell.coordinate) in marked or _LIVE.search(text):
+                write_text(cell, text if text.startswith("=") else "=" + text)
+
+
 def _mark(wb: Workbook, issues: list[Issue], t: dict[str, Any], lang: str) -> dict[int, tuple[Worksheet, str]]:
     """Fill and comment every issue cell; returns where issues[n] was marked, by n."""
-    for ws in wb.worksheets:  # comments of an earlier feedback round are stale; _cells: the cells
-        for cell in list(getattr(ws, "_cells", {}).values()):  # that exist (iter_rows adds empties)
+    for ws in wb.worksheets:  # comments of an earlier feedback round are stale
+        for cell in existing_cells(ws):  # iter_rows would create every empty cell
             if cell.comment is not None and cell.comment.author == AUTHOR:
                 cell.comment = None
     where: dict[int, tuple[Worksheet, str]] = {}
@@ -226,6 +250,7 @@ def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = 
     t, wb = _TEXT[lang], _load(source)
     ordered = sort_issues(issues, wb.sheetnames)
     where = _mark(wb, ordered, t, lang)
+    _neutralise(wb, {(ws.title, coord) for ws, coord in where.values()})
     _list_sheet(wb, ordered, where, t, lang, title)
     buffer = BytesIO()
     try:

@@ -125,7 +125,7 @@ def _place(issues: Iterable[Issue], layout: Layout) -> list[Issue]:
             )
             if isinstance(v, str) and len(v) > MAX_QUOTED
         }
-        out.append(dataclasses.replace(i, **long) if long else i)
+        out.append(dataclasses.replace(i, **long) if long else i)  # type: ignore[arg-type]
     return out
 
 
@@ -170,12 +170,20 @@ def _unreadable(path: str, exc: SourceError) -> InputFileError:
 
 
 def read_workbook(
-    path: str | os.PathLike[str], *, model: Model | None = None, strict: bool = False, level: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    model: Model | None = None,
+    strict: bool = False,
+    level: str | None = None,
+    reference: bool = False,
 ) -> ReadResult:
-    """Read and check one returned workbook; raises InputFileError only when it cannot be read."""
+    """Read and check one returned workbook; raises InputFileError only when it cannot be read.
+
+    `reference` reads xlsx through openpyxl instead of the lxml stream: same result, slower; kept
+    so a test can prove the fast path never changes a verdict."""
     sniffed = safety.sniff(path)
     try:
-        source = open_source(sniffed.data, sniffed.kind)
+        source = open_source(sniffed.data, sniffed.kind, reference=reference)
     except SourceError as exc:
         raise _unreadable(sniffed.path, exc) from None
     try:

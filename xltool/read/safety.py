@@ -11,7 +11,6 @@ real output: `zipfile` stops at the *declared* size, so it cannot see a director
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import io
 import os
@@ -22,12 +21,14 @@ import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import olefile
 
 from ..base.errors import InputFileError
+from .refusals import refuse
 from .scan import ods_cells, xls_cells
+from .signatures import is_ole, is_zip, looks_like
 
 Kind = Literal["xlsx", "xlsm", "xls", "ods"]
 
@@ -52,86 +53,11 @@ MAX_ELEMENTS = {
 }
 MAX_DENSE_CELLS = 2_000_000  # python-calamine allocates .xls/.ods sheets densely (~32 bytes a cell)
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")  # XML keywords are case-sensitive
 _COUNTED = re.compile(rb"<(?:\w{1,32}:)?(c|row|si|xf|definedName|sheet)(?=[\s/>])")
-_COUNTED_WHAT = {
-    "c": ("单元格", "cells"),
-    "row": ("行", "rows"),
-    "si": ("共享字符串", "shared strings"),
-    "xf": ("单元格格式", "cell formats"),
-    "definedName": ("定义的名称", "defined names"),
-    "sheet": ("工作表", "sheets"),
-    "tags": ("XML元素", "XML elements"),
-    "dense_cells": ("单元格（按各表已用区域计）", "cells (by each sheet's used range)"),
-}
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _BOOK_CT = re.compile(r"(spreadsheetml\.(sheet|template)|ms-excel\.\w+\.macroEnabled)\.main\+xml")
-_WHAT = {  # looks_like -> (Chinese, English), for NOT_A_WORKBOOK
-    "csv": ("CSV文本文件", "a CSV text file"),
-    "html": ("网页（HTML/XML）文件", "a web page (HTML/XML)"),
-    "pdf": ("PDF文档", "a PDF document"),
-    "image": ("图片", "an image"),
-    "text": ("纯文本文件", "a plain text file"),
-    "word": ("Word文档", "a Word document"),
-    "zip": ("普通压缩包", "an ordinary zip archive"),
-    "unknown": ("无法识别的数据", "unrecognisable data"),
-}
-_SUBMIT = "请提交由模板填写的 .xlsx 文件", "please submit the .xlsx file filled in from the template"
-_RESAVE = "请用Excel重新保存后提交", "please re-save it in Excel and submit again"
-_MESSAGES = {  # code -> (Chinese, English); {placeholders} are filled in by _fail
-    "FILE_NOT_FOUND": ("找不到文件，请检查文件路径", "File not found; check the path"),
-    "FILE_UNREADABLE": (
-        "无法读取文件（可能是文件夹或没有读取权限），请检查后重试",
-        "The file cannot be read (a folder, or no permission); check and retry",
-    ),
-    "EMPTY_FILE": (
-        "文件是空的（0字节），请重新提交填写好的 .xlsx 文件",
-        "The file is empty (0 bytes); submit the filled-in .xlsx file again",
-    ),
-    "FILE_TOO_LARGE": (
-        "文件过大（{mb:.1f} MB，上限 {limit_mb:.1f} MB），请检查是否提交错了文件",
-        "The file is too large ({mb:.1f} MB, limit {limit_mb:.1f} MB); right file?",
-    ),
-    "NOT_A_WORKBOOK": (
-        "文件不是Excel工作簿（看起来是{what_zh}），" + _SUBMIT[0],
-        "Not an Excel workbook (it looks like {what_en}); " + _SUBMIT[1],
-    ),
-    "ENCRYPTED_WORKBOOK": (
-        "文件设置了打开密码，请取消密码后重新提交",
-        "The workbook has a password to open; remove it and submit again",
-    ),
-    "OLE2_NOT_WORKBOOK": (
-        "文件是旧版Office文件，但不是Excel工作簿（可能是Word文档），" + _SUBMIT[0],
-        "An old-style Office file, not a workbook (a Word file?); " + _SUBMIT[1],
-    ),
-    "BROKEN_OLE2": (
-        "文件已损坏（旧版Office文件无法读取），请用Excel另存为 .xlsx 后提交",
-        "The file is a damaged old Office file; save it as .xlsx in Excel, resubmit",
-    ),
-    "BROKEN_ZIP": (
-        "文件已损坏或不完整（压缩包无法读取），" + _RESAVE[0],
-        "The file is damaged or incomplete (unreadable zip container); " + _RESAVE[1],
-    ),
-    "ZIP_NO_WORKBOOK": (
-        "文件是压缩包，但里面没有Excel工作簿，" + _SUBMIT[0],
-        "The file is a zip archive with no Excel workbook inside; " + _SUBMIT[1],
-    ),
-    "ZIP_BOMB": (
-        "文件解压后体积异常（疑似压缩炸弹），已拒绝读取；" + _SUBMIT[0],
-        "The file would unpack to an absurd size (suspected zip bomb); " + _SUBMIT[1],
-    ),
-    "WORKBOOK_TOO_LARGE": (
-        "工作簿内部异常庞大（{what_zh} {found:,} 个，上限 {limit:,}），不像是由模板填写的文件，"
-        "已拒绝读取；" + _SUBMIT[0],
-        "The workbook is abnormally large inside ({found:,} {what_en}, limit {limit:,}); " + _SUBMIT[1],
-    ),
-    "XML_DTD": (
-        "文件内部含有不允许的XML声明（DTD/实体），可能是恶意文件，已拒绝读取；" + _RESAVE[0],
-        "A forbidden XML declaration (DTD/entity) inside, maybe malicious; " + _RESAVE[1],
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -145,43 +71,30 @@ class Sniffed:
     data: bytes
 
 
-def _fail(code: str, path: str | None, **details: Any) -> InputFileError:
-    """The error for `code`; its details fill the message and travel with it."""
-    fmt: dict[str, Any] = {}
-    if code == "NOT_A_WORKBOOK":
-        fmt = dict(zip(("what_zh", "what_en"), _WHAT[details["looks_like"]], strict=False))
-    elif code == "WORKBOOK_TOO_LARGE":
-        fmt = {**details, **dict(zip(("what_zh", "what_en"), _COUNTED_WHAT[details["reason"]], strict=False))}
-    elif code == "FILE_TOO_LARGE":
-        fmt = {"mb": details["size"] / 1048576, "limit_mb": details["limit"] / 1048576}
-    zh, en = _MESSAGES[code]
-    return InputFileError(code, zh.format(**fmt), en.format(**fmt), path=path, details=details)
-
-
 def open_zip_checked(data: bytes, path: str | None = None) -> zipfile.ZipFile:
     """Open a zip and refuse it from its central directory alone, before anything is inflated."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except Exception as exc:  # hostile input: any failure of the directory parser means "broken"
-        raise _fail("BROKEN_ZIP", path, reason="directory", error=repr(exc)) from None
+        raise refuse("BROKEN_ZIP", path, reason="directory", error=repr(exc)) from None
     infos, total = zf.infolist(), 0
     if len(infos) > MAX_ENTRIES:
-        raise _fail(
+        raise refuse(
             "ZIP_BOMB", path, stage="directory", reason="too_many_entries", entries=len(infos), limit=MAX_ENTRIES
         )
     if len({i.filename for i in infos}) != len(infos):  # parsers disagree on which one wins
-        raise _fail("BROKEN_ZIP", path, reason="duplicate_entry")
+        raise refuse("BROKEN_ZIP", path, reason="duplicate_entry")
     for info in infos:
         bomb = {"stage": "directory", "entry": info.filename, "declared": info.file_size}
         total += info.file_size
         if info.file_size > MAX_ENTRY_UNCOMPRESSED:
-            raise _fail("ZIP_BOMB", path, reason="entry_size", **bomb)
+            raise refuse("ZIP_BOMB", path, reason="entry_size", **bomb)
         if info.file_size > max(RATIO_MIN_SIZE, MAX_RATIO * info.compress_size):
-            raise _fail("ZIP_BOMB", path, reason="ratio", compressed=info.compress_size, **bomb)
+            raise refuse("ZIP_BOMB", path, reason="ratio", compressed=info.compress_size, **bomb)
         if total > MAX_TOTAL_UNCOMPRESSED:
-            raise _fail("ZIP_BOMB", path, reason="total_size", declared_total=total, **bomb)
+            raise refuse("ZIP_BOMB", path, reason="total_size", declared_total=total, **bomb)
         if info.flag_bits & 0x1:
-            raise _fail("ENCRYPTED_WORKBOOK", path, reason="zip_encryption", entry=info.filename)
+            raise refuse("ENCRYPTED_WORKBOOK", path, reason="zip_encryption", entry=info.filename)
     return zf
 
 
@@ -227,11 +140,11 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
                 size, total = size + len(chunk), total + len(chunk)
                 bomb = {"stage": "stream", "entry": name, "inflated_at_least": size}
                 if size > MAX_ENTRY_UNCOMPRESSED:
-                    raise _fail("ZIP_BOMB", path, reason="entry_size", **bomb)
+                    raise refuse("ZIP_BOMB", path, reason="entry_size", **bomb)
                 if total > MAX_TOTAL_UNCOMPRESSED:
-                    raise _fail("ZIP_BOMB", path, reason="total_size", inflated_total=total, **bomb)
+                    raise refuse("ZIP_BOMB", path, reason="total_size", inflated_total=total, **bomb)
                 if size > max(RATIO_MIN_SIZE, MAX_RATIO * info.compress_size):
-                    raise _fail("ZIP_BOMB", path, reason="ratio", compressed=info.compress_size, **bomb)
+                    raise refuse("ZIP_BOMB", path, reason="ratio", compressed=info.compress_size, **bomb)
                 crc = zlib.crc32(chunk, crc)
                 if name in ("mimetype", "[Content_Types].xml") and size <= CHUNK:
                     heads[name] = heads.get(name, b"") + chunk
@@ -240,15 +153,15 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
                     if (b"<!" in text or b"<!" in tail + text[:16]) and any(
                         marker in tail + text for marker in _DTD_MARKERS
                     ):
-                        raise _fail("XML_DTD", path, entry=name)
+                        raise refuse("XML_DTD", path, entry=name)
                     _count(counts, tail + text, tail, path, name)
                     tail = text[-64:]
         except InputFileError:
             raise
         except Exception as exc:  # zlib.error, ValueError...: the entry cannot be inflated
-            raise _fail("BROKEN_ZIP", path, reason="entry", entry=name, error=repr(exc)) from None
+            raise refuse("BROKEN_ZIP", path, reason="entry", entry=name, error=repr(exc)) from None
         if size != info.file_size or crc != info.CRC:
-            raise _fail("BROKEN_ZIP", path, reason="size_or_crc_mismatch", entry=name)
+            raise refuse("BROKEN_ZIP", path, reason="size_or_crc_mismatch", entry=name)
     return heads
 
 
@@ -260,7 +173,7 @@ def _count(counts: Counter[bytes], window: bytes, tail: bytes, path: str | None,
     counts[b"tags"] += window.count(b"<") - tail.count(b"<")
     for what, found in counts.items():
         if found > MAX_ELEMENTS[what.decode()]:
-            raise _fail(
+            raise refuse(
                 "WORKBOOK_TOO_LARGE",
                 path,
                 reason=what.decode(),
@@ -272,7 +185,7 @@ def _count(counts: Counter[bytes], window: bytes, tail: bytes, path: str | None,
 
 def _dense_check(cells: int, path: str | None) -> None:
     if cells > MAX_DENSE_CELLS:
-        raise _fail("WORKBOOK_TOO_LARGE", path, reason="dense_cells", found=cells, limit=MAX_DENSE_CELLS)
+        raise refuse("WORKBOOK_TOO_LARGE", path, reason="dense_cells", found=cells, limit=MAX_DENSE_CELLS)
 
 
 def _classify_zip(zf: zipfile.ZipFile, heads: dict[str, bytes], path: str | None) -> Kind:
@@ -284,7 +197,7 @@ def _classify_zip(zf: zipfile.ZipFile, heads: dict[str, bytes], path: str | None
             _dense_check(ods_cells(zf.read("content.xml")), path)
         return "ods"
     if mime.startswith(b"application/vnd.oasis.opendocument") or "word/document.xml" in names:
-        raise _fail("NOT_A_WORKBOOK", path, looks_like="word")
+        raise refuse("NOT_A_WORKBOOK", path, looks_like="word")
     types = heads.get("[Content_Types].xml", b"").decode("utf-8", "replace")
     part, content_type = "xl/workbook.xml", ""
     for tag in re.findall(r"<(?:\w{1,32}:)?Override\b[^<>]*>", types):  # bounded: linear on any text
@@ -293,7 +206,7 @@ def _classify_zip(zf: zipfile.ZipFile, heads: dict[str, bytes], path: str | None
             part, content_type = attrs.get("PartName", "").lstrip("/"), attrs["ContentType"]
             break
     if part not in names:
-        raise _fail("ZIP_NO_WORKBOOK", path, looks_like="zip", entries=sorted(names)[:20])
+        raise refuse("ZIP_NO_WORKBOOK", path, looks_like="zip", entries=sorted(names)[:20])
     return "xlsm" if "macroEnabled" in content_type or "xl/vbaProject.bin" in names else "xlsx"
 
 
@@ -307,46 +220,17 @@ def _check_ole(data: bytes, path: str | None) -> Kind:
         stream = ole.openstream(book).read() if book else b""  # at most the file's size
         ole.close()
     except Exception as exc:  # olefile raises assorted errors on hostile input
-        raise _fail("BROKEN_OLE2", path, error=repr(exc)) from None
+        raise refuse("BROKEN_OLE2", path, error=repr(exc)) from None
     if encrypted:
-        raise _fail("ENCRYPTED_WORKBOOK", path, reason="ooxml_encrypted_package")
+        raise refuse("ENCRYPTED_WORKBOOK", path, reason="ooxml_encrypted_package")
     if book:  # BIFF: a FILEPASS record (0x002F) right after the BOF means the .xls is encrypted
         bof_len = int.from_bytes(stream[2:4], "little")
         if stream[:2] == b"\x09\x08" and stream[4 + bof_len : 6 + bof_len] == b"\x2f\x00":
-            raise _fail("ENCRYPTED_WORKBOOK", path, reason="xls_filepass")
+            raise refuse("ENCRYPTED_WORKBOOK", path, reason="xls_filepass")
         _dense_check(xls_cells(stream), path)
         return "xls"
     looks_like = "word" if "WordDocument" in streams else "unknown"
-    raise _fail("OLE2_NOT_WORKBOOK", path, looks_like=looks_like, streams=streams[:20])
-
-
-def _looks_like(data: bytes) -> str:
-    """Best guess at what a non-workbook file is, so the message can tell the user."""
-    if data.startswith(b"%PDF"):
-        return "pdf"
-    if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")):
-        return "image"
-    if data.startswith(b"{\\rtf"):
-        return "word"
-    sample, utf16 = data[:CHUNK], data.startswith((b"\xff\xfe", b"\xfe\xff"))  # "Unicode text"
-    for enc in ["utf-16"] if utf16 else ["utf-8-sig", "gb18030"]:
-        try:  # incremental, so a multi-byte character cut at the sample's end is no error
-            text = codecs.getincrementaldecoder(enc)().decode(sample, final=False)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        return "unknown"
-    control = sum(1 for c in text if c < " " and c not in "\t\r\n\f")
-    if not text.strip() or control > len(text) // 100:
-        return "unknown"
-    if text.lstrip().startswith("<"):
-        return "html"
-    lines = [ln for ln in text.splitlines()[:20] if ln.strip()]
-    for sep in (",", "\t", ";"):  # every line but the (maybe cut) last has the separator
-        if lines and all(sep in ln for ln in lines[: max(len(lines) - 1, 1)]):
-            return "csv"
-    return "text"
+    raise refuse("OLE2_NOT_WORKBOOK", path, looks_like=looks_like, streams=streams[:20])
 
 
 def sniff(path: str | os.PathLike[str], *, max_file_bytes: int = MAX_FILE_BYTES) -> Sniffed:
@@ -363,19 +247,19 @@ def sniff(path: str | os.PathLike[str], *, max_file_bytes: int = MAX_FILE_BYTES)
                 if len(data) > st.st_size:  # it grew since stat: read on, still bounded
                     data += f.read(max_file_bytes + 1 - len(data))
     except FileNotFoundError:
-        raise _fail("FILE_NOT_FOUND", p) from None
+        raise refuse("FILE_NOT_FOUND", p) from None
     except OSError as exc:
-        raise _fail("FILE_UNREADABLE", p, error=repr(exc)) from None
+        raise refuse("FILE_UNREADABLE", p, error=repr(exc)) from None
     size = len(data) if st.st_size <= max_file_bytes else st.st_size
     if size > max_file_bytes:
-        raise _fail("FILE_TOO_LARGE", p, size=size, limit=max_file_bytes)
+        raise refuse("FILE_TOO_LARGE", p, size=size, limit=max_file_bytes)
     if not data:
-        raise _fail("EMPTY_FILE", p, size=0)
-    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
+        raise refuse("EMPTY_FILE", p, size=0)
+    if is_zip(data):
         with open_zip_checked(data, p) as zf:
             kind = _classify_zip(zf, _stream_check(zf, data, p), p)
-    elif data.startswith(_OLE_MAGIC):
+    elif is_ole(data):
         kind = _check_ole(data, p)
     else:
-        raise _fail("NOT_A_WORKBOOK", p, looks_like=_looks_like(data), size=size)
+        raise refuse("NOT_A_WORKBOOK", p, looks_like=looks_like(data[:CHUNK]), size=size)
     return Sniffed(p, kind, size, hashlib.sha256(data).hexdigest(), data)

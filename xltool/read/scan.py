@@ -26,6 +26,19 @@ class CellError(str):
     """A cached formula error such as '#VALUE!' (kept apart from text a user typed)."""
 
 
+class ForgedValue(str):
+    """A stored value Python would cast but no spreadsheet program writes: '1_000' or Arabic-Indic
+    digits in a number cell, a shared-string index of -1. Kept as the raw text, reported at its cell."""
+
+    @staticmethod
+    def messages(quoted: str) -> tuple[str, str]:
+        return (
+            f"单元格的存储值「{quoted}」不是表格程序写出的有效内容（文件可能被其他工具改动），请在Excel中重新填写后保存",
+            f"the stored value '{quoted}' is not valid spreadsheet content (the file may have been altered "
+            "by another tool); retype it in Excel and save",
+        )
+
+
 _NS = rb"(?:\w{1,32}:)?"  # any namespace prefix, bounded
 _FORMULA_CELL = re.compile(
     rb"<"
@@ -47,6 +60,12 @@ _NAME_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!\$?([A-Z]{1,3})\$?(\d{1,
 _INT_RE = re.compile(r"^[+-]?\d{1,18}$")
 _ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _TRUE = {"1", "true", "on"}
+_CANONICAL = {
+    "n": re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"),
+    "s": re.compile(r"[0-9]{1,9}"),
+    "b": re.compile(r"[01]"),
+}
+_VALUE_CELL = re.compile(rb"<" + _NS + rb"c\s([^<>]*)>\s*<" + _NS + rb"v(?:\s[^<>]*)?>([^<]*)</" + _NS + rb"v>")
 
 
 def parse_ref(ref: str) -> tuple[int, int] | None:
@@ -112,6 +131,39 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
         if pos is not None:
             cached[pos] = _cached(attrs.get("t", "n"), m.group(2).decode("utf-8", "replace"))
     return cached, protected(xml)
+
+
+def cast_number(text: str) -> int | float:
+    """openpyxl's cast of a number cell's stored text."""
+    return float(text) if "." in text or "E" in text or "e" in text else int(text)
+
+
+def stored_value(kind: str, text: str, shared: list[str]) -> Any:
+    """The value of a number ('n'), shared-string ('s') or boolean ('b') cell's <v> text, as openpyxl
+    reads it, except that a text Python casts but no writer produces becomes a `ForgedValue`.
+    What openpyxl cannot cast at all raises (the workbook is unreadable, as with openpyxl)."""
+    canonical = _CANONICAL[kind].fullmatch(text) is not None
+    if kind == "n":
+        number = cast_number(text)
+        return number if canonical else ForgedValue(text)
+    if kind == "s":
+        string = shared[int(text)]
+        return string if canonical else ForgedValue(text)
+    flag = bool(int(text))
+    return flag if canonical else ForgedValue(text)
+
+
+def forged_cells(xml: bytes) -> dict[tuple[int, int], ForgedValue]:
+    """Value cells (no formula) of one sheet whose stored text is forged, by (row, col): what the
+    openpyxl reference path overlays on the values openpyxl cast silently."""
+    out: dict[tuple[int, int], ForgedValue] = {}
+    for m in _VALUE_CELL.finditer(xml):
+        attrs = _attrs(m.group(1))
+        kind, pos = attrs.get("t", "n"), parse_ref(attrs.get("r", ""))
+        text = html.unescape(m.group(2).decode("utf-8", "replace"))
+        if kind in _CANONICAL and pos is not None and text and _CANONICAL[kind].fullmatch(text) is None:
+            out[pos] = ForgedValue(text)
+    return out
 
 
 def protected(xml: bytes) -> bool:

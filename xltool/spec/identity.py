@@ -3,6 +3,11 @@
 Written by the writer in three places (hidden meta sheet, workbook defined names, custom document
 properties) so that a reader can recognise its own templates even after a re-save by Excel, WPS or
 LibreOffice, and refuse or flag files built from another schema, layout or organisation.
+
+It is also the one place that answers the questions every command asks about identity, so that
+template, fill, validate, read and collect cannot disagree: when two organisation names or codes are
+the same (NFKC), when two years are, which years a format is for, what a valid 统一社会信用代码 is
+(GB 32100-2015) and what a date is.
 """
 
 from __future__ import annotations
@@ -151,14 +156,19 @@ def code_problem(code: str) -> tuple[str, str] | None:
             f"统一社会信用代码“{c}”应为18位数字或大写字母（不含I、O、S、V、Z）",
             f"organisation code '{c}' must be 18 digits or capital letters (no I, O, S, V, Z)",
         )
-    total = sum(CODE_ALPHABET.index(ch) * w for ch, w in zip(c[:17], CODE_WEIGHTS, strict=True))
-    check = CODE_ALPHABET[(31 - total % 31) % 31]
+    check = with_check_character(c[:17])[17]
     if c[17] != check:
         return (
             f"统一社会信用代码“{c}”的校验位应为“{check}”，请核对",
             f"organisation code '{c}': the check character should be '{check}'; please check the code",
         )
     return None
+
+
+def with_check_character(first17: str) -> str:
+    """The 18-character code whose GB 32100-2015 check character completes `first17`."""
+    total = sum(CODE_ALPHABET.index(ch) * w for ch, w in zip(first17, CODE_WEIGHTS, strict=True))
+    return first17 + CODE_ALPHABET[(31 - total % 31) % 31]
 
 
 def check_code(code: str, what: str = "--org-code") -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from .model import BlockSpec, CellSpec, Model
 from .positions import (
@@ -119,14 +119,16 @@ class Layout:
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self)
+        if "fingerprint" not in self.memo:  # every read compares it: computed once per layout
+            self.memo["fingerprint"] = fingerprint(self)
+        return str(self.memo["fingerprint"])
 
     @property
     def sheet_names(self) -> list[str]:
         m = self.model
         return [m.instructions_sheet] + [s.name for s in self.sheets] + [m.checks_sheet, m.meta_sheet]
 
-    @property
+    @cached_property
     def check_rows(self) -> dict[tuple[str, int], int]:
         """(rule id, instance index) -> its row on the checks sheet."""
         keys = [(rule.id, inst.index) for rule in self.model.rules for inst in rule.instances]
@@ -139,7 +141,7 @@ class Layout:
         first_cell, last_cell = abs_a1(CHECKS_FIRST_ROW, CHECKS_STATE_COL), abs_a1(last, CHECKS_STATE_COL)
         return f"{quoted_sheet(self.model.checks_sheet)}!{first_cell}:{last_cell}"
 
-    @property
+    @cached_property
     def state_cells(self) -> dict[tuple[str, int], str]:
         """(rule id, instance index) -> the cell computing its state: its check cell on a data sheet, else its
         row of the checks sheet (which then refers to the data sheet's cell rather than computing it twice)."""

@@ -114,7 +114,7 @@ class Model:
 
     @property
     def derived_order(self) -> list[str]:
-        return derivation_order(self.derived)
+        return self._cached("derived_order", lambda: derivation_order(self.derived))
 
     @property
     def identity_fields(self) -> dict[str, str]:

@@ -6,9 +6,13 @@ never from literals, so a position is decided in one place.
 
 from __future__ import annotations
 
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+import re
+
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name, xl_rowcol_to_cell
 
 from .identity import KEYS
+
+_A1 = re.compile(r"\$?[A-Z]{1,3}\$?[1-9][0-9]{0,6}")
 
 # Data sheets: title, summary ("有 2 处不一致"), then the blocks.
 TITLE_ROW = 0
@@ -48,6 +52,13 @@ def quoted_sheet(sheet: str) -> str:
 def sheet_ref(sheet: str, row: int, col: int) -> str:
     """ "'Sheet'!$D$4": an absolute, sheet-qualified reference."""
     return f"{quoted_sheet(sheet)}!{abs_a1(row, col)}"
+
+
+def parse_a1(cell: str) -> tuple[int, int] | None:
+    """'D31' -> (30, 3), 0-based; None for anything that is not a plain cell reference."""
+    if not _A1.fullmatch(cell):
+        return None
+    return xl_cell_to_rowcol(cell)
 
 
 def meta_row(key: str) -> int:

@@ -95,10 +95,10 @@ def load_roster(path: str | Path, levels: dict[str, str]) -> list[Org]:
         )
     header = [h.strip().lower() for h in rows[0]]
     index: dict[str, int] = {}
-    for key, names in HEADERS.items():
+    for column, names in HEADERS.items():
         for i, h in enumerate(header):
             if h in names:
-                index[key] = i
+                index[column] = i
                 break
     missing = [k for k in REQUIRED if k not in index]
     if missing:
@@ -126,7 +126,7 @@ def load_roster(path: str | Path, levels: dict[str, str]) -> list[Org]:
                 deadline = parse_date(deadline, "截止日期").isoformat()
             except XltoolError as exc:
                 raise _err(p, n, exc.message_zh, exc.message_en) from None
-        key: str | None = level if level in levels else by_name.get(level)
+        key = level if level in levels else by_name.get(level)
         if key is None:
             choices = "、".join(f"{k}（{v}）" for k, v in levels.items())
             raise _err(

@@ -150,8 +150,21 @@ def parse_check(node: Any, subst: dict[str, str]) -> Check:
     raise ValueError(f"not a check: {node!r}")
 
 
+_REFS: dict[tuple[int, bool], tuple[Any, list[str]]] = {}  # id(node) -> (node kept alive, refs)
+_INPUTS: dict[tuple[int, tuple[str, ...]], tuple[Any, list[str]]] = {}
+
+
 def refs_of(node: Check | Expr, *, previous: bool = False) -> list[str]:
-    """Fields a check or expression reads: this year's, or (previous=True) last year's."""
+    """Fields a check or expression reads: this year's, or (previous=True) last year's.
+
+    Memoised per node object: rules are immutable and every read walks the same ones."""
+    hit = _REFS.get((id(node), previous))
+    if hit is None or hit[0] is not node:
+        hit = _REFS[(id(node), previous)] = (node, _refs(node, previous))
+    return list(hit[1])
+
+
+def _refs(node: Check | Expr, previous: bool) -> list[str]:
     if isinstance(node, Ref):
         return [] if previous else [node.pointer]
     if isinstance(node, Previous):
@@ -239,7 +252,17 @@ def derivation_order(derived: dict[str, Expr]) -> list[str]:
 
 
 def input_refs(pointers: list[str] | tuple[str, ...], derived: Mapping[str, Expr]) -> list[str]:
-    """Expand derived fields to the input fields they are computed from (deduplicated, in order)."""
+    """Expand derived fields to the input fields they are computed from (deduplicated, in order).
+
+    Memoised per (derived map object, pointers): a model's map is built once and never changed."""
+    key = (id(derived), tuple(pointers))
+    hit = _INPUTS.get(key)
+    if hit is None or hit[0] is not derived:
+        hit = _INPUTS[key] = (derived, _input_refs(key[1], derived))
+    return list(hit[1])
+
+
+def _input_refs(pointers: tuple[str, ...], derived: Mapping[str, Expr]) -> list[str]:
     out: dict[str, None] = {}
 
     def walk(p: str) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..base.errors import OutputError
+from ..spec.positions import a1
 
 
 class Checked:
@@ -31,12 +32,14 @@ class Checked:
         def call(*args: Any, **kwargs: Any) -> Any:
             rc = method(*args, **kwargs)
             if isinstance(rc, int) and not isinstance(rc, bool) and rc < 0:
-                where = ", ".join(map(repr, args[:4]))
+                cell = len(args) > 1 and isinstance(args[0], int) and isinstance(args[1], int)
+                where = f"{self._what}!{a1(args[0], args[1])}" if cell else self._what
                 raise OutputError(
                     "WRITE_REFUSED",
-                    f"表格库拒绝写入（{self._what}.{name}({where})，返回码 {rc}）",
-                    f"the spreadsheet library refused {self._what}.{name}({where}) (return code {rc})",
-                    details={"call": name, "return_code": rc},
+                    f"无法写入工作簿（{where}，{name}，返回码 {rc}）；常见原因：文字超过 32767 个字符",
+                    f"cannot write the workbook ({where}, {name}, return code {rc}); "
+                    "a usual cause: text over 32,767 characters",
+                    details={"call": name, "return_code": rc, "where": where},
                 )
             return rc
 

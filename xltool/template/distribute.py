@@ -36,7 +36,10 @@ def template_filename(org: Org, year: int | None, taken: set[str]) -> str:
     return name
 
 
-def write_roster_templates(model: Model, orgs: list[Org], out_dir: Path, base: TemplateOptions) -> list[Written]:
+def write_roster_templates(
+    model: Model, orgs: list[Org], out_dir: Path, base: TemplateOptions, links: dict[str, str] | None = None
+) -> list[Written]:
+    """`links`: organisation name -> its private upload link (`--portal`), on its 填报说明 sheet."""
     out_dir.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     written: list[Written] = []
@@ -48,16 +51,19 @@ def write_roster_templates(model: Model, orgs: list[Org], out_dir: Path, base: T
             level=org.level,
             contact=org.contact or base.contact,
             deadline=org.deadline or base.deadline,
+            portal_link=(links or {}).get(org.name, ""),
         )
         data, ident = write_template(model, opts)
         name = template_filename(org, base.year, taken)
         write_atomic(out_dir / name, data)
         written.append(Written(org, name, ident.serial, hashlib.sha256(data).hexdigest()))
-    write_manifest(out_dir, model, base, written)
+    write_manifest(out_dir, model, base, written, links)
     return written
 
 
-def write_manifest(out_dir: Path, model: Model, base: TemplateOptions, written: list[Written]) -> None:
+def write_manifest(
+    out_dir: Path, model: Model, base: TemplateOptions, written: list[Written], links: dict[str, str] | None = None
+) -> None:
     rows = [
         {
             "单位名称": w.org.name,
@@ -66,6 +72,7 @@ def write_manifest(out_dir: Path, model: Model, base: TemplateOptions, written: 
             "文件": w.file,
             "模板编号": w.serial,
             "sha256": w.sha256,
+            **({"上传链接": links.get(w.org.name, "")} if links else {}),
         }
         for w in written
     ]

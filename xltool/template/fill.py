@@ -39,7 +39,9 @@ def fill_report(
                 f"--template takes {', '.join(given or ['--schema'])} from the issued template; do not give them",
             )
         return _into_issued(report, issued)
-    model = model_for(schema or (None if year is not None else detect_schema(report)), year)
+    meta = report.get("_meta")
+    named = isinstance(meta, dict) and bool(meta.get("schema") or meta.get("schema_id"))
+    model = model_for(schema or (detect_schema(report) if named or year is None else None), year)
     values = {p: json_number(v) for p, v in flatten(model, report).items()}
     roles = {role: values.get(pointer) for role, pointer in model.identity_fields.items()}
     report_year = year_of(roles.get("year"))

@@ -41,6 +41,7 @@ class TemplateOptions:
     contact: str = ""
     password: str = ""
     issue_date: str = ""  # YYYY-MM-DD; pins the document's created time (reproducible output)
+    portal_link: str = ""  # the organisation's private upload link (`xltool serve`), shown when set
     values: Mapping[str, Any] = field(default_factory=dict)  # pre-fill (fill, carry-over)
     # more sheets after the template's own (e.g. the county summary's per-organisation sheet):
     # called with the xlsxwriter workbook and the template's formats, before the workbook is closed
@@ -128,7 +129,7 @@ class _Writer:
             ("联系人及电话", o.contact or ""),
             ("模板版本", f"{m.title}（{m.name} {m.version}）"),
             ("模板编号", self.identity.serial),
-        ]
+        ] + ([("在线报送链接", o.portal_link)] if o.portal_link else [])
 
     def write(self) -> bytes:
         m, wb = self.model, self.wb

@@ -1,0 +1,234 @@
+"""Every figure of issue #13 in one table: each measured next to its floor from the same run, the
+ratio and the target. `make bench` runs it.
+
+    .venv/bin/python benchmarks/bench_all.py                 # collect of 1,000 files
+    .venv/bin/python benchmarks/bench_all.py --n 10000       # the province run
+    .venv/bin/python benchmarks/bench_all.py --results benchmarks/RESULTS.md
+
+The corpus is generated here: filled workbooks of both formats (every tenth with a rule error), a
+share re-saved by LibreOffice when `soffice` is installed. Per-file figures are medians of CPU time
+(`time.process_time`, at least 20 runs) so that other load on the machine counts less; collect is
+wall time with the peak RSS of the whole process tree sampled from /proc; CLI figures are the CPU
+time of the child process (median of 5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+from bench_collect import _make, _Sampler  # noqa: E402
+from lxml import etree  # noqa: E402
+
+from xltool.collect.run import collect  # noqa: E402
+from xltool.read.feedback import write_feedback  # noqa: E402
+from xltool.read.reader import read_workbook  # noqa: E402
+from xltool.spec.model import load_model  # noqa: E402
+from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
+
+SAFE = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+ROWS: list[tuple[str, str, str, str, str]] = []  # figure, measured, floor, ratio, target
+
+
+def cpu_median(fn: Callable[[], object], n: int) -> float:
+    """Median CPU milliseconds of `fn` over n runs (after one warm-up)."""
+    fn()
+    samples = []
+    for _ in range(n):
+        t = time.process_time()
+        fn()
+        samples.append(time.process_time() - t)
+    return statistics.median(samples) * 1000
+
+
+def floor(path: Path) -> None:
+    """Unzip and parse every sheet's XML with lxml: what any reader of the file must at least do."""
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                etree.fromstring(z.read(name), SAFE)
+
+
+def row(figure: str, measured: str, floor_: str = "", ratio: str = "", target: str = "") -> None:
+    ROWS.append((figure, measured, floor_, ratio, target))
+    print(f"  {figure}: {measured}  floor {floor_ or '-'}  ratio {ratio or '-'}  target {target or '-'}", flush=True)
+
+
+def libreoffice_resave(files: list[Path], out: Path, work: Path) -> list[Path]:
+    if not shutil.which("soffice"):
+        return []
+    profile = (work / "lo-profile").as_uri()
+    cmd = ["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "xlsx:Calc MS Excel 2007 XML"]
+    subprocess.run([*cmd, "--outdir", str(out), *map(str, files)], check=True, capture_output=True, timeout=600)
+    return sorted(out.glob("*.xlsx"))
+
+
+def bench_reads(files: dict[str, list[Path]], n: int, work: Path) -> None:
+    model = load_model("annual-report-2021")
+    for label, paths in files.items():
+        if not paths:
+            row(f"read + validate, {label}", "not measured (LibreOffice not installed)")
+            continue
+        per = [cpu_median(lambda p=p: read_workbook(p, model=model), n) for p in paths]
+        low = [cpu_median(lambda p=p: floor(p), n) for p in paths]
+        ms, fl = statistics.median(per), statistics.median(low)
+        row(f"read + validate, {label}", f"{ms:.1f} ms", f"{fl:.1f} ms", f"{ms / fl:.1f}x", "<= 3x floor")
+    bad = next(p for p in files["own-written"] if read_workbook(p, model=model).issues)
+    issues = read_workbook(bad, model=model).issues
+    read_ms = cpu_median(lambda: read_workbook(bad, model=model), n)
+    fb = cpu_median(lambda: write_feedback(bad, issues, work / "feedback.xlsx"), max(5, n // 4))
+    row(
+        "feedback workbook (1 file in 10)",
+        f"{fb:.1f} ms",
+        f"read {read_ms:.1f} ms",
+        f"{fb / read_ms:.1f}x",
+        "<= 2x a read",
+    )
+
+
+def bench_template(n: int) -> None:
+    import xlsxwriter
+
+    model = load_model("annual-report-2021")
+    opts = TemplateOptions(year=2025, org_name="示例镇人民政府", level="township", issue_date="2026-01-05")
+    ms = cpu_median(lambda: write_template(model, opts), n)
+    cells = len(model.fields)
+
+    def plain() -> None:
+        wb = xlsxwriter.Workbook(io.BytesIO(), {"in_memory": True})
+        ws = wb.add_worksheet()
+        for i in range(cells * 3):
+            ws.write(i // 10, i % 10, i)
+        wb.close()
+
+    fl = cpu_median(plain, n)
+    row(
+        "template, one organisation",
+        f"{ms:.1f} ms",
+        f"{fl:.1f} ms (xlsxwriter, plain cells)",
+        f"{ms / fl:.1f}x",
+        "<= 25 ms",
+    )
+    row("template, 1,000-organisation roster (1,000 x one, CPU)", f"{ms:.1f} s", "", "", "<= 30 s")
+
+
+def cli_cpu(args: list[str], n: int = 5) -> float:
+    exe = str(ROOT / ".venv" / "bin" / "xltool") if (ROOT / ".venv" / "bin" / "xltool").exists() else "xltool"
+    return statistics.median(_child_cpu([exe, *args]) for _ in range(n))
+
+
+def bench_cli(work: Path) -> None:
+    empty = work / "empty.xlsx"
+    empty.write_bytes(b"")
+    python = statistics.median(_child_cpu([sys.executable, "-c", "pass"]) for _ in range(5))  # the interpreter alone
+    help_ms = cli_cpu(["--help"])
+    row(
+        "xltool --help (CPU)",
+        f"{help_ms:.0f} ms",
+        f"{python:.0f} ms (python -c pass)",
+        f"{help_ms / python:.1f}x",
+        "<= 300 ms",
+    )
+    read_ms = cli_cpu(["read", str(empty)])
+    row(
+        "xltool read <empty file> (CPU)",
+        f"{read_ms:.0f} ms",
+        f"{python:.0f} ms",
+        f"{read_ms / python:.1f}x",
+        "<= 500 ms",
+    )
+
+
+def _child_cpu(cmd: list[str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(cmd, capture_output=True, timeout=60)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)) * 1000
+
+
+def bench_collect(inbox: Path, archive: Path, jobs: int) -> None:
+    files = sorted(inbox.rglob("*.xlsx"))
+    t = time.perf_counter()
+    with ProcessPoolExecutor(jobs) as pool:
+        list(pool.map(floor, files, chunksize=16))
+    fl = time.perf_counter() - t
+    sampler = _Sampler()
+    sampler.start()
+    t = time.perf_counter()
+    collect(inbox, archive, year=2023, jobs=jobs)
+    total = time.perf_counter() - t
+    sampler.stop.set()
+    sampler.join()
+    n = len(files)
+    projected = total / n * 10_000
+    row(
+        f"collect first run, {n} files, {jobs} jobs (wall)",
+        f"{n / total:.0f} files/s, {total:.1f} s (10,000: {projected:.0f} s)",
+        f"{n / fl:.0f} files/s",
+        f"{total / fl:.1f}x",
+        "10,000 <= 120 s",
+    )
+    row(
+        "collect peak RSS, whole process tree (sampled)",
+        f"{sampler.tree_peak:.0f} MiB (parent {sampler.self_peak:.0f}, largest worker {sampler.worker_peak:.0f})",
+        "",
+        "",
+        "<= 300 MiB, flat",
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1000, help="workbooks for the collect run (default 1,000)")
+    ap.add_argument("--reps", type=int, default=20, help="runs per CPU median (default 20)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--results", type=Path, help="also write the table, dated, to this Markdown file")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="xltool-bench-"))
+    try:
+        inbox = work / "inbox"
+        inbox.mkdir()
+        t = time.perf_counter()
+        with ProcessPoolExecutor(args.jobs) as pool:
+            list(pool.map(_make, [(inbox, i) for i in range(args.n)], chunksize=8))
+        print(f"generated {args.n} workbooks in {time.perf_counter() - t:.0f} s", flush=True)
+        own = sorted(inbox.rglob("*.xlsx"))[:10]
+        lo = libreoffice_resave(own[:5], work / "lo", work)
+        bench_reads({"own-written": own[:5], "LibreOffice-saved": lo}, args.reps, work)
+        bench_template(args.reps)
+        bench_cli(work)
+        bench_collect(inbox, work / "archive", args.jobs)
+        table(args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def table(args: argparse.Namespace) -> None:
+    head = "| figure | measured | floor (same run) | ratio | target |\n|---|---|---|---|---|\n"
+    body = "".join(f"| {' | '.join(r)} |\n" for r in ROWS)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"{stamp}, {os.cpu_count()} cores, `bench_all.py --n {args.n} --reps {args.reps}`\n\n{head}{body}"
+    print("\n" + text)
+    if args.results:
+        args.results.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Write what a reconciled collection shows: history and current versions, feedback workbooks.
+
+History first, then current versions (a kill in between loses nothing), then the feedback
+workbooks that are to be sent now (in worker processes). `feedback/<year>/` holds only those: a
+feedback file that no longer applies (the organisation was accepted since, a message from a run
+with another roster) is moved to `feedback/<year>/outdated/`, so "send every file in the folder"
+stays true. A feedback file that cannot be written or moved is reported, never silent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from .archive import FEEDBACK, OUTDATED
+from .index import Index
+from .intake import Intake
+from .progress import Event
+from .status import STATE_ZH
+from .tasks import feedback_task
+from .workers import run_tasks
+
+
+def write_outputs(run: Intake, rows: list[dict[str, Any]], schema: str, year: int) -> list[dict[str, str]]:
+    """Write the archive files of `rows`; returns the feedback problems (path, code, messages)."""
+    db, store = run.db, run.store
+    for row in sorted(rows, key=lambda r: (r["is_current"], r["archive_path"] or "")):
+        if row["archive_path"]:
+            text = db.report_json(row["sha256"], schema)
+            if text is None:
+                continue  # its read was replaced meanwhile (another reader): written by the next run
+            if row["is_current"]:
+                _keep_unknown(run, row, rows)
+            write_file(run, row["archive_path"], text.encode("utf-8"))
+    problems: list[dict[str, str]] = []
+    tasks = []
+    for row in rows:
+        if row["feedback_path"] and not store.abs(row["feedback_path"]).exists() and row["source_path"]:
+            title = f"{row['org_name'] or ''}（{row['file_name']}）：{STATE_ZH[row['state']]}"
+            tasks.append(
+                {
+                    "sha256": row["sha256"],
+                    "source": str(store.abs(row["source_path"])),
+                    "out": str(store.abs(row["feedback_path"])),
+                    "issues": json.loads(row["issues_json"]),
+                    "title": title,
+                }
+            )
+    by_sha = {r["sha256"]: r for r in rows}
+
+    def done(task: dict[str, Any], result: dict[str, Any]) -> None:
+        path = by_sha[task["sha256"]]["feedback_path"]
+        if result.get("ok"):
+            run.written.append(path)
+            run.emit(Event("write", path=path))
+        else:
+            problems.append(_problem(path, result.get("error_code") or "FEEDBACK_FAILED", result))
+
+    run_tasks(feedback_task, tasks, on_done=done, jobs=run.jobs, timeout=run.timeout)
+    for row in rows:  # a feedback file that could not be written is not referenced
+        if row["feedback_path"] and not store.abs(row["feedback_path"]).exists():
+            row["feedback_path"] = None
+    problems += _move_outdated(run, db, schema, year, {r["feedback_path"] for r in rows if r["feedback_path"]})
+    for p in problems:
+        run.emit(Event("problem", path=p["path"], code=p["code"], message=p["message_zh"]))
+    return problems
+
+
+def _problem(path: str, code: str, result: dict[str, Any]) -> dict[str, str]:
+    return {
+        "path": path,
+        "code": code,
+        "message_zh": f"反馈文件未能生成：{result.get('message_zh') or code}",
+        "message_en": f"feedback file not written: {result.get('message_en') or code}",
+    }
+
+
+def _move_outdated(run: Intake, db: Index, schema: str, year: int, current: set[str]) -> list[dict[str, str]]:
+    folder = run.store.abs(f"{FEEDBACK}/{year}")
+    if not folder.is_dir():
+        return []
+    keep = current | db.feedback_paths(year, other_than=schema)
+    problems = []
+    for name in sorted(os.listdir(folder)):
+        rel = f"{FEEDBACK}/{year}/{name}"
+        if rel in keep or not name.endswith("-反馈.xlsx") or not (folder / name).is_file():
+            continue
+        target = f"{FEEDBACK}/{year}/{OUTDATED}/{name}"
+        try:
+            run.store.abs(target).parent.mkdir(exist_ok=True)
+            os.replace(run.store.abs(rel), run.store.abs(target))
+        except OSError as exc:
+            problems.append(
+                {
+                    "path": rel,
+                    "code": "FEEDBACK_NOT_MOVED",
+                    "message_zh": f"过期的反馈文件无法移入 {OUTDATED}/（{exc.strerror}），请勿发送",
+                    "message_en": f"an outdated feedback file could not be moved to {OUTDATED}/ ({exc.strerror}); do not send it",
+                }
+            )
+            continue
+        run.written.append(target)
+        run.emit(Event("write", path=target))
+    return problems
+
+
+def write_file(run: Intake, rel: str, data: bytes) -> None:
+    if run.store.write_if_changed(rel, data):
+        run.written.append(rel)
+        run.emit(Event("write", path=rel))
+
+
+def _keep_unknown(run: Intake, row: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Never overwrite a current file whose content the index does not know (edited by hand?)."""
+    path = run.store.abs(row["archive_path"])
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == row["json_sha256"] or any(r["json_sha256"] == digest for r in rows):
+        return
+    stem = Path(row["archive_path"]).stem
+    write_file(run, f"{row['schema']}/{row['year']}/history/{stem}/unindexed-{digest[:8]}.json", data)

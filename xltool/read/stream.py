@@ -1,0 +1,194 @@
+"""The fast xlsx engine: one lxml pass over each sheet the layout needs, nothing else.
+
+openpyxl builds a whole workbook model (styles, every defined name as an object, sheet dimensions)
+and, with defusedxml installed, parses with a pure-Python XML parser; the reader needs a few
+hundred cells. This source unzips the parts it needs and parses them with lxml (C, no entity
+resolution, no network, no huge trees: the safety gate has already refused DTDs and entities and
+bounded every part's size). It gives the same `RawCell`s as `OpenpyxlSource`, the reference kept for
+the equality test (tests/test_read_equality.py), including openpyxl's quirks that change a verdict:
+dates from date-formatted numbers, shared formulas translated, rows that go backwards dropped.
+Stored values Python would cast but no spreadsheet program writes ('1_000', Arabic-Indic digits, a
+shared-string index of -1) become `ForgedValue`s, which coercion reports at their cell.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from collections.abc import Mapping
+from typing import Any
+
+from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
+from .scan import protected, scan_sheet_xml
+from .stream_rows import MAIN, SheetReader, SheetXml, date_styles, item_text, parse_xml
+
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_CT = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_WORKBOOK_TYPES = [
+    f"application/vnd.ms-excel.{kind}.main+xml" for kind in ("template.macroEnabled", "sheet.macroEnabled")
+] + [f"application/vnd.openxmlformats-officedocument.spreadsheetml.{kind}.main+xml" for kind in ("template", "sheet")]
+_SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+
+
+class StreamSource:
+    """xlsx / xlsm: the parts the reader needs, parsed once each with lxml."""
+
+    formulas_known = True
+    protection_known = True
+
+    def __init__(self, data: bytes) -> None:
+        with _engine():
+            self._zip = zipfile.ZipFile(io.BytesIO(data))
+            self._names = set(self._zip.namelist())
+            types = _package_parts(self._zip, self._names)
+            overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterfind(_CT + "Override")}
+            defaults = {d.get("ContentType") for d in types.iterfind(_CT + "Default")}
+            part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
+            if part is None and not defaults.intersection(_WORKBOOK_TYPES):
+                raise SourceError("File contains no valid workbook part")
+            part = (part or "/xl/workbook.xml").lstrip("/")
+            self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
+            book = parse_xml(self._zip.read(part))
+            rels = self._rels(part, required=True)
+            self._sheet_xml: dict[str, SheetXml] = {}
+            self._paths: dict[str, str] = {}
+            self._order: list[str] = []
+            for sheet in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"):
+                rid = sheet.get(_REL + "id")
+                if not rid:
+                    continue  # as openpyxl: an invalid sheet entry is left out,
+                target = rels[rid]  # an unknown relationship makes the workbook unreadable,
+                if target not in self._names:
+                    continue  # and a sheet without its part is not in the workbook
+                name = sheet.get("name", "")
+                self._order.append(name)
+                self._paths[name] = target
+                self._check_head(target)
+            self._names_map: dict[str, str] = {}
+            for dn in book.iterfind(f"{MAIN}definedNames/{MAIN}definedName"):
+                if dn.get("localSheetId") is None:
+                    self._names_map[dn.get("name", "")] = str(dn.text)  # openpyxl: str(None) for an empty name
+            pr = book.find(MAIN + "workbookPr")
+            self._mac_epoch = pr is not None and pr.get("date1904", "").lower() in ("1", "true")
+            self._strings: list[str] | None = None
+            self._shared()
+            self._styles: tuple[frozenset[int], frozenset[int]] | None = None
+            self._date_styles()
+            self._custom = _custom_properties(self._zip, self._names)
+
+        self._rows: dict[str, int] = {}
+        self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
+        self._protected: dict[str, bool] = {}
+
+    def _check_head(self, part: str) -> None:
+        """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
+        <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
+        self._rels(part)
+        self._sheet_xml[part] = SheetXml(self._zip.read(part))
+        self._sheet_xml[part].head()  # kept: the sheet's read goes on from there
+
+    def _rels(self, part: str, required: bool = False) -> dict[str, str]:
+        folder, base = posixpath.split(part)
+        path = posixpath.join(folder, "_rels", base + ".rels")
+        if path not in self._names and not required:
+            return {}
+        out = {}
+        for rel in parse_xml(self._zip.read(path)).iterfind(_PKG_REL + "Relationship"):
+            target = rel.get("Target", "")
+            full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            out[rel.get("Id", "")] = full
+        return out
+
+    @property
+    def sheet_names(self) -> list[str]:
+        return list(self._order)
+
+    def prepare(self, rows: Mapping[str, int]) -> None:
+        _raise_limits(self._rows, self._cells, rows)
+
+    def _part(self, sheet: str) -> bytes:
+        with _engine(sheet):
+            return self._zip.read(self._paths[sheet])
+
+    def _shared(self) -> list[str]:
+        if self._strings is None:
+            strings: list[str] = []
+            if self._strings_part:
+                root = parse_xml(self._zip.read(self._strings_part))
+                strings = [item_text(si).replace("x005F_", "") for si in root.iterfind(MAIN + "si")]
+            self._strings = strings
+        return self._strings
+
+    def _date_styles(self) -> tuple[frozenset[int], frozenset[int]]:
+        if self._styles is None:
+            self._styles = frozenset(), frozenset()
+            if "xl/styles.xml" in self._names:
+                self._styles = date_styles(self._zip.read("xl/styles.xml"))
+        return self._styles
+
+    def _load(self, sheet: str) -> dict[tuple[int, int], RawCell]:
+        if sheet in self._cells:
+            return self._cells[sheet]
+        part = self._part(sheet)
+        with _engine(sheet):
+            cached, self._protected[sheet] = scan_sheet_xml(part)
+            reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached)
+            xml = self._sheet_xml.pop(self._paths[sheet], None) or SheetXml(part)  # a second read starts over
+            cells = reader.read(xml, self._rows.get(sheet))
+        self._cells[sheet] = cells
+        return cells
+
+    def get(self, sheet: str, row: int, col: int) -> RawCell:
+        return self._load(sheet).get((row, col), EMPTY)
+
+    def defined_names(self) -> dict[str, str]:
+        return dict(self._names_map)
+
+    def custom_properties(self) -> dict[str, str]:
+        return dict(self._custom)
+
+    def protected_sheets(self) -> set[str]:
+        out = set()
+        for name in self._order:
+            if name not in self._protected:
+                self._protected[name] = protected(self._part(name))
+            if self._protected[name]:
+                out.add(name)
+        return out
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+def _package_parts(archive: zipfile.ZipFile, names: set[str]) -> Any:
+    """[Content_Types].xml, and docProps/core.xml checked as openpyxl's object model checks them on
+    opening (the reader uses neither's content beyond the workbook part, but a workbook openpyxl
+    refuses must be refused here too)."""
+    from openpyxl.packaging.core import DocumentProperties
+    from openpyxl.packaging.manifest import Manifest
+
+    types = parse_xml(archive.read("[Content_Types].xml"))
+    Manifest.from_tree(types)
+    if "docProps/core.xml" in names:
+        DocumentProperties.from_tree(parse_xml(archive.read("docProps/core.xml")))
+    return types
+
+
+def _custom_properties(archive: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
+    """Custom document properties (the template identity) as openpyxl reads them: name -> text."""
+    if "docProps/custom.xml" not in names:
+        return {}
+    import warnings
+
+    from openpyxl.packaging.custom import CustomPropertyList
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about, and skips, properties of unknown types
+        props = CustomPropertyList.from_tree(parse_xml(archive.read("docProps/custom.xml")))
+    out: dict[str, str] = {}
+    for prop in props:
+        value = getattr(prop, "value", None)
+        out[str(prop.name)] = "" if value is None else str(value)
+    return out

@@ -1,0 +1,229 @@
+"""One sheet's cells, from its XML, exactly as openpyxl's read-only row iterator gives them.
+
+Used by `stream.StreamSource`. The rules are openpyxl's (tests/test_read_equality.py holds the two
+engines to the same verdicts): rows come in document order and one numbered lower than a row
+already read is dropped; in a row, a cell past the last cell's column is dropped and a repeated
+column overwrites; numbers in a date format are dates; shared formulas are translated. The sheet
+is parsed incrementally and never past the last row the layout needs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from functools import cache, lru_cache
+from typing import Any
+
+from lxml import etree
+
+from .cells import RawCell, SourceError
+from .scan import CellError, stored_value, unescape_ooxml
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _V, _F, _IS, _T, _R = (MAIN + t for t in ("row", "c", "v", "f", "is", "t", "r"))
+_DIMENSION, _DATA = MAIN + "dimension", MAIN + "sheetData"
+_SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
+
+
+@cache
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(remove_comments=True, **_SAFE)
+
+
+def parse_xml(data: bytes) -> Any:
+    """A whole (small) part: the gate has refused DTDs and bounded sizes; no entities, no network."""
+    return etree.fromstring(data, _parser())
+
+
+class SheetXml:
+    """One sheet's XML parsed incrementally, in the 16 KiB chunks xml.etree's iterparse (openpyxl's
+    parser) reads, so damage is found where openpyxl finds it: `head()` parses what openpyxl parses
+    of every sheet on opening, `rows()` goes on from there as far as the caller reads."""
+
+    CHUNK = 16 * 1024
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.pos, self.headed = data, 0, False
+        self.parser = etree.XMLPullParser(events=("end",), tag=(_ROW, _DIMENSION, _DATA), **_SAFE)
+        self.pending: deque[Any] = deque()
+
+    def _feed(self) -> bool:
+        if self.pos > len(self.data):
+            return False
+        if self.pos == len(self.data):
+            self.pos += 1
+            self.parser.close()  # a document that stops mid-element fails here, as with openpyxl
+        else:
+            self.parser.feed(self.data[self.pos : self.pos + self.CHUNK])
+            self.pos += self.CHUNK
+        for _event, el in self.parser.read_events():
+            if el.tag == _ROW:
+                self.pending.append(el)
+            else:
+                self.headed = True
+        return True
+
+    def head(self) -> None:
+        """Up to the end of <dimension> (or of <sheetData> when there is none)."""
+        while not self.headed and self._feed():
+            pass
+
+    def rows(self) -> Iterator[Any]:
+        while True:
+            while self.pending:
+                yield self.pending.popleft()
+            if not self._feed():
+                return
+
+
+def item_text(node: Any) -> str:
+    """A string item's text as openpyxl's Text.content: the plain <t> then each run's <t>; phonetic
+    runs (<rPh>) are left out."""
+    parts = [node.findtext(_T) or ""]
+    parts += [r.findtext(_T) or "" for r in node.iterfind(_R)]
+    return "".join(parts)
+
+
+def date_styles(data: bytes) -> tuple[frozenset[int], frozenset[int]]:
+    """Indices of the cell formats that make openpyxl read a number as a date / a duration."""
+    from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+
+    root = parse_xml(data)
+    custom = {n.get("numFmtId"): n.get("formatCode") for n in root.iterfind(f"{MAIN}numFmts/{MAIN}numFmt")}
+    dates, durations = set(), set()
+    for idx, xf in enumerate(root.iterfind(f"{MAIN}cellXfs/{MAIN}xf")):
+        num = xf.get("numFmtId", "0")
+        fmt = custom[num] if num in custom else builtin_format_code(int(num))
+        if is_date_format(fmt):
+            dates.add(idx)
+        if is_timedelta_format(fmt):
+            durations.add(idx)
+    return frozenset(dates), frozenset(durations)
+
+
+class SheetReader:
+    """One sheet's cells as openpyxl's read-only row iterator would give them."""
+
+    def __init__(
+        self,
+        shared: list[str],
+        styles: tuple[frozenset[int], frozenset[int]],
+        mac: bool,
+        cached: dict[tuple[int, int], Any],
+    ) -> None:
+        self.shared, (self.dates, self.durations), self.mac = shared, styles, mac
+        self.cached = cached
+        self.shared_formulae: dict[str | None, Any] = {}
+
+    def read(self, sheet: SheetXml, limit: int | None) -> dict[tuple[int, int], RawCell]:
+        """Rows in document order up to the last one the layout needs; like openpyxl's iterator it
+        never parses past that row, so whatever follows (conditional formats, junk) costs nothing."""
+        cells: dict[tuple[int, int], RawCell] = {}
+        row_counter, counter = 0, 1
+        for row in sheet.rows():
+            r_attr = row.get("r")
+            row_counter = _row_number(r_attr) if r_attr is not None else row_counter + 1
+            parsed = self._row(row, row_counter)
+            row.clear(keep_tail=True)
+            if limit is not None and row_counter > limit:
+                break
+            if counter > row_counter:
+                continue  # a row number lower than one already read: openpyxl drops it
+            counter = row_counter + 1
+            if not parsed:
+                continue
+            max_col = parsed[-1][1]
+            last = 0
+            out: dict[int, tuple[int, RawCell | None]] = {}
+            for r, c, raw in parsed:
+                if 1 <= c <= max_col:
+                    out[c] = (r, raw)
+            for c in sorted(out):
+                r, raw = out[c]
+                last = r
+                if raw is not None:
+                    cells[(r - 1, c - 1)] = raw
+            if limit is not None and last >= limit:
+                break
+        return cells
+
+    def _row(self, row: Any, row_number: int) -> list[tuple[int, int, RawCell | None]]:
+        out = []
+        col_counter = 0
+        for el in row:
+            if el.tag != _CELL:
+                continue
+            ref = el.get("r")
+            if ref:
+                r, c = _coordinate(ref)
+                col_counter = c
+            else:
+                col_counter += 1
+                r, c = row_number, col_counter
+            out.append((r, c, self._cell(el, ref, r, c)))
+        return out
+
+    def _cell(self, el: Any, ref: str | None, r: int, c: int) -> RawCell | None:
+        kind = el.get("t", "n")
+        style = el.get("s", 0)
+        style_id = int(style) if style else 0
+        f = el.find(_F)
+        if f is not None:
+            return RawCell(None, self._formula(f, ref), self.cached.get((r - 1, c - 1)))
+        if kind == "inlineStr":
+            child = el.find(_IS)
+            return None if child is None else RawCell(unescape_ooxml(item_text(child)))
+        text = el.findtext(_V) or None
+        if text is None:
+            return None
+        if kind in ("n", "s", "b"):
+            value = stored_value(kind, text, self.shared)
+            if kind == "n" and not isinstance(value, str) and style_id in self.dates:
+                return RawCell(_excel_date(value, self.mac, style_id in self.durations))
+            return RawCell(unescape_ooxml(value) if type(value) is str else value)
+        if kind == "e":
+            return RawCell(CellError(text))
+        if kind == "d":
+            from openpyxl.utils.datetime import from_ISO8601
+
+            return RawCell(from_ISO8601(text))
+        return RawCell(unescape_ooxml(text))  # "str" and anything else: text
+
+    def _formula(self, f: Any, ref: str | None) -> str:
+        value = "=" + (f.text or "")
+        if f.get("t") == "shared":
+            idx = f.get("si")
+            if idx in self.shared_formulae:
+                value = self.shared_formulae[idx].translate_formula(ref)
+            elif value != "=":
+                from openpyxl.formula.translate import Translator
+
+                self.shared_formulae[idx] = Translator(value, ref)
+        return value.removeprefix("=")
+
+
+def _row_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)
+        if not number.is_integer():
+            raise SourceError(f"{text} is not a valid row number") from None
+        return int(number)
+
+
+@lru_cache(maxsize=1 << 16)
+def _coordinate(ref: str) -> tuple[int, int]:
+    """openpyxl's parse of a cell reference (its errors included); the same few hundred per file."""
+    from openpyxl.utils.cell import coordinate_to_tuple
+
+    return coordinate_to_tuple(ref)
+
+
+def _excel_date(value: Any, mac: bool, duration: bool) -> Any:
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH, from_excel
+
+    try:
+        return from_excel(value, CALENDAR_MAC_1904 if mac else WINDOWS_EPOCH, timedelta=duration)
+    except (OverflowError, ValueError):
+        return CellError("#VALUE!")
