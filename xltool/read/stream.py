@@ -21,7 +21,7 @@ from typing import Any
 
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
 from .scan import protected, scan_sheet_xml
-from .stream_rows import MAIN, SheetReader, SheetXml, date_styles, item_text, parse_xml
+from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_xml
 
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -41,6 +41,14 @@ class StreamSource:
     def __init__(self, data: bytes) -> None:
         with _engine():
             self._zip = zipfile.ZipFile(io.BytesIO(data))
+        try:
+            self._open()
+        except BaseException:
+            self._zip.close()
+            raise
+
+    def _open(self) -> None:
+        with _engine():
             self._names = set(self._zip.namelist())
             types = _package_parts(self._zip, self._names)
             overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterfind(_CT + "Override")}
@@ -51,8 +59,9 @@ class StreamSource:
             part = (part or "/xl/workbook.xml").lstrip("/")
             self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
             book = parse_xml(self._zip.read(part))
+            if {k for k in book.attrib if not k.startswith("{")} - {"conformance"}:
+                raise SourceError(f"{part} is not a workbook part")  # openpyxl's object model refuses it
             rels = self._rels(part, required=True)
-            self._sheet_xml: dict[str, SheetXml] = {}
             self._paths: dict[str, str] = {}
             self._order: list[str] = []
             for sheet in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"):
@@ -86,8 +95,7 @@ class StreamSource:
         """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
         <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
         self._rels(part)
-        self._sheet_xml[part] = SheetXml(self._zip.read(part))
-        self._sheet_xml[part].head()  # kept: the sheet's read goes on from there
+        next(iter_ends(self._zip.read(part), MAIN + "dimension", MAIN + "sheetData"), None)
 
     def _rels(self, part: str, required: bool = False) -> dict[str, str]:
         folder, base = posixpath.split(part)
@@ -135,8 +143,7 @@ class StreamSource:
         with _engine(sheet):
             cached, self._protected[sheet] = scan_sheet_xml(part)
             reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached)
-            xml = self._sheet_xml.pop(self._paths[sheet], None) or SheetXml(part)  # a second read starts over
-            cells = reader.read(xml, self._rows.get(sheet))
+            cells = reader.read(part, self._rows.get(sheet))
         self._cells[sheet] = cells
         return cells
 

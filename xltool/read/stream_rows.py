@@ -9,8 +9,7 @@ is parsed incrementally and never past the last row the layout needs.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Iterator
+import io
 from functools import cache, lru_cache
 from typing import Any
 
@@ -21,7 +20,6 @@ from .scan import CellError, stored_value, unescape_ooxml
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _V, _F, _IS, _T, _R = (MAIN + t for t in ("row", "c", "v", "f", "is", "t", "r"))
-_DIMENSION, _DATA = MAIN + "dimension", MAIN + "sheetData"
 _SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
 
 
@@ -35,45 +33,9 @@ def parse_xml(data: bytes) -> Any:
     return etree.fromstring(data, _parser())
 
 
-class SheetXml:
-    """One sheet's XML parsed incrementally, in the 16 KiB chunks xml.etree's iterparse (openpyxl's
-    parser) reads, so damage is found where openpyxl finds it: `head()` parses what openpyxl parses
-    of every sheet on opening, `rows()` goes on from there as far as the caller reads."""
-
-    CHUNK = 16 * 1024
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos, self.headed = data, 0, False
-        self.parser = etree.XMLPullParser(events=("end",), tag=(_ROW, _DIMENSION, _DATA), **_SAFE)
-        self.pending: deque[Any] = deque()
-
-    def _feed(self) -> bool:
-        if self.pos > len(self.data):
-            return False
-        if self.pos == len(self.data):
-            self.pos += 1
-            self.parser.close()  # a document that stops mid-element fails here, as with openpyxl
-        else:
-            self.parser.feed(self.data[self.pos : self.pos + self.CHUNK])
-            self.pos += self.CHUNK
-        for _event, el in self.parser.read_events():
-            if el.tag == _ROW:
-                self.pending.append(el)
-            else:
-                self.headed = True
-        return True
-
-    def head(self) -> None:
-        """Up to the end of <dimension> (or of <sheetData> when there is none)."""
-        while not self.headed and self._feed():
-            pass
-
-    def rows(self) -> Iterator[Any]:
-        while True:
-            while self.pending:
-                yield self.pending.popleft()
-            if not self._feed():
-                return
+def iter_ends(data: bytes, *tags: str) -> Any:
+    """End events of `tags`, parsing only as far as the caller reads."""
+    return etree.iterparse(io.BytesIO(data), events=("end",), tag=tags, **_SAFE)
 
 
 def item_text(node: Any) -> str:
@@ -115,12 +77,12 @@ class SheetReader:
         self.cached = cached
         self.shared_formulae: dict[str | None, Any] = {}
 
-    def read(self, sheet: SheetXml, limit: int | None) -> dict[tuple[int, int], RawCell]:
+    def read(self, part: bytes, limit: int | None) -> dict[tuple[int, int], RawCell]:
         """Rows in document order up to the last one the layout needs; like openpyxl's iterator it
         never parses past that row, so whatever follows (conditional formats, junk) costs nothing."""
         cells: dict[tuple[int, int], RawCell] = {}
         row_counter, counter = 0, 1
-        for row in sheet.rows():
+        for _event, row in iter_ends(part, _ROW):
             r_attr = row.get("r")
             row_counter = _row_number(r_attr) if r_attr is not None else row_counter + 1
             parsed = self._row(row, row_counter)
