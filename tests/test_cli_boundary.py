@@ -70,6 +70,12 @@ def _template_with(roster: Path, tmp: Path) -> list[str]:
     return ["template", "--year", "2021", "--roster", str(roster), "--out-dir", str(tmp / "out")]
 
 
+def _manifest_roster(tmp: Path) -> Path:
+    path = tmp / "manifest.csv"
+    path.write_text(ROSTER_HEAD + "甲乡,,township\n", encoding="utf-8")
+    return path
+
+
 def _fifo(tmp: Path) -> Path:
     path = tmp / "roster.csv"
     os.mkfifo(path)
@@ -138,6 +144,26 @@ CASES: dict[str, tuple[Case, str]] = {
             [f, t / "roster.csv"],
         ),
         "NOT_A_FOLDER",
+    ),
+    "template --roster OUT/manifest.csv": (
+        lambda t, f: (
+            ["template", "--roster", str(_manifest_roster(t)), "--out-dir", str(t)],
+            [t / "manifest.csv"],
+        ),
+        "OUTPUT_IS_INPUT",
+    ),
+    "template --level bogus": (
+        lambda t, f: (["template", "--level", "bogus", "-o", str(t / "x.xlsx")], []),
+        "BAD_ARGUMENT",
+    ),
+    "fill --level bogus": (
+        lambda t, f: (["fill", str(REPORT), "--level", "bogus", "-o", str(t / "x.xlsx")], [REPORT]),
+        "BAD_ARGUMENT",
+    ),
+    "validate --level bogus": (lambda t, f: (["validate", str(REPORT), "--level", "bogus"], [REPORT]), "BAD_ARGUMENT"),
+    "read --level bogus": (
+        lambda t, f: (["read", str(f), "--level", "bogus", "-o", str(t / "x.json")], [f]),
+        "BAD_ARGUMENT",
     ),
     "collect IN --archive FILE": (
         lambda t, f: (["collect", str(f.parent), "--archive", str(f), "--year", "2021"], [f]),
@@ -284,3 +310,18 @@ def test_version_and_lang_before_the_command() -> None:
     assert r.returncode == 0 and "--lang" in r.stdout
     r = cli("read", "--help")
     assert "county_department" in r.stdout and "never an input" in r.stdout
+
+
+def test_debug_shows_the_traceback_of_an_internal_error() -> None:
+    code = (
+        "import sys, typer\nfrom xltool.cli import common\ncommon._DEBUG['on'] = True\n"
+        "try:\n    common._run(lambda: 1 // 0, common.Lang.en)\nexcept typer.Exit as exc:\n    sys.exit(exc.exit_code)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.startswith("Traceback") and "ZeroDivisionError" in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "[INTERNAL_ERROR] xltool internal error (a bug, please report it): ZeroDivisionError"
+    )
+    r = cli("--debug", "--version")
+    assert (r.returncode, r.stdout.strip()) == (0, "xltool 0.1.0")

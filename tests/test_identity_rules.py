@@ -265,3 +265,28 @@ def test_fill_into_another_year_says_that_year(tmp_path: Path) -> None:
     assert [i.code for i in result.issues if "YEAR" in i.code] == []
     r = cli("fill", str(SAMPLES / "hucun-2020.json"), "--year", "2021", "-o", str(tmp_path / "x.xlsx"))
     assert (r.returncode, r.stderr.split("]")[0]) == (2, "[BAD_YEAR")
+
+
+def test_a_unicode_text_roster_from_excel_is_read(tmp_path: Path) -> None:
+    """Excel's "Unicode 文本": UTF-16 with a BOM, tab-separated (without a BOM it is refused, see test_cli_boundary)."""
+    roster = tmp_path / "名单.txt"
+    good = credit_code("11330000MB0000001")
+    roster.write_bytes(f"单位名称\t统一社会信用代码\t层级\r\n甲乡\t{good}\t乡镇（街道）\r\n".encode("utf-16"))
+    r = cli("template", "--year", "2025", "--roster", str(roster), "--out-dir", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert [(t["单位名称"], t["统一社会信用代码"], t["层级"]) for t in manifest["templates"]] == [
+        ("甲乡", good, "township")
+    ]
+
+
+def test_validate_applies_the_year_rule_as_a_finding(tmp_path: Path) -> None:
+    doc = json.loads((SAMPLES / "hucun-2020.json").read_text(encoding="utf-8"))
+    del doc["_meta"]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    wrong = json.loads(cli("validate", str(path), "--schema", M21, "--format", "json", "--lang", "en").stdout)
+    found = [(i["code"], i["message_en"]) for i in wrong["issues"] if i["code"] == "YEAR_FORMAT"]
+    assert found == [("YEAR_FORMAT", f"the 2020 report uses the annual-report-2019 format; {M21} is for 2021–")]
+    right = cli("validate", str(path), "--format", "json")
+    assert right.returncode == 0 and json.loads(right.stdout)["schema"] == "annual-report-2019"

@@ -221,7 +221,7 @@ def test_render_archive_entry_shows_last_year_and_w4(built: oa.Built, tmp_path: 
     assert "上年（2022年）" in html
     prev = built.previous[oa.TOWNS[0][0]]
     now = built.accepted[oa.TOWNS[0][0]]
-    label = MODEL.by_pointer["/applications/received/total"].label
+    label = " / ".join(MODEL.by_pointer["/applications/received/total"].labels[1:])
     assert f'<td>{label}</td><td class="num">{now["/applications/received/total"]}</td>' in html
     assert f'<td class="num">{prev["/applications/received/total"]}</td>' in html
     assert "W4" in html and "<script" not in html
@@ -232,3 +232,25 @@ def test_render_archive_entry_shows_last_year_and_w4(built: oa.Built, tmp_path: 
     )
     proc = run("render", entry, "-o", entry)
     assert proc.returncode == 2 and "[OUTPUT" in proc.stderr
+
+
+def test_aggregate_cli_writes_json_and_workbook_and_refuses_bad_input(built: oa.Built, tmp_path: Path) -> None:
+    out, book = tmp_path / "汇总.json", tmp_path / "汇总.xlsx"
+    proc = run("aggregate", "--archive", built.archive, "--year", "2023", "-o", out, "--xlsx", book)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert doc["report"]["applications"]["received"]["total"] == sum(
+        v["/applications/received/total"] for v in built.accepted.values()
+    )
+    assert doc["report"]["overview"].startswith("本报告汇总了2023年度25个单位的政府信息公开工作年度报告数据")
+    assert load_workbook(book).sheetnames[-1] == SHEET
+    for args, code in (
+        (("--archive", tmp_path / "nope", "--year", "2023"), "NO_ARCHIVE"),
+        (("--archive", built.archive / "index.sqlite", "--year", "2023"), "NO_ARCHIVE"),
+        (("--archive", built.archive, "--year", "2019"), "NO_COLLECTION"),
+        (("--archive", built.archive, "--year", "2023", "--xlsx", tmp_path), "OUTPUT_IS_FOLDER"),
+        (("--archive", built.archive, "--year", "2023", "-o", built.archive / "s.json"), "OUTPUT_IN_ARCHIVE"),
+        (("--archive", built.archive, "--year", "2023", "-o", out, "--xlsx", out), "OUTPUT_TYPE"),
+    ):
+        proc = run("aggregate", *args)
+        assert proc.returncode == 2 and f"[{code}]" in proc.stderr and proc.stderr.count("\n") == 1, (args, proc.stderr)

@@ -93,7 +93,8 @@ def test_bad_input_is_one_line_and_exit_2(setup: tuple[Path, Path], tmp_path: Pa
     one_line_error(cli(*serve_args(archive, bad)), "ROSTER_BAD_ROW")
     one_line_error(cli(*serve_args(archive, tmp_path / "无.csv")), "ROSTER_UNREADABLE")
     one_line_error(cli("serve", "--archive", str(archive), "--year", str(YEAR)), "NO_ROSTER")
-    one_line_error(cli(*serve_args(archive, roster), "--year", "99999"), "BAD_ARGUMENT")
+    one_line_error(cli(*serve_args(archive, roster), "--year", "99999"), "BAD_YEAR")
+    one_line_error(cli(*serve_args(archive, roster), "--deadline", "2024-13-45"), "BAD_DATE")
     one_line_error(cli(*serve_args(archive, roster), "--port", "70000"), "BAD_ARGUMENT")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -159,6 +159,8 @@ def _raw_upload(server: Server, link: str, token: str, size: int, chunked: bool)
             + b"\r\n\r\n"
         )
         body, sent = [head] + [b"\0" * (1 << 16)] * (size >> 16) + [tail], 0
+        if not chunked:  # the declared length alone must be refused: wait for that answer first
+            select.select([sock], [], [], 10)
         for piece in body:
             if select.select([sock], [], [], 0)[0]:
                 break

@@ -18,6 +18,7 @@ from ..spec.kinds import expected_en, expected_zh
 from ..spec.layout import Layout, build_layout
 from ..spec.model import Field, Model
 from ..spec.rules import Expr
+from ..spec.schemas import schema_for_year
 from .evaluate import FAIL, Outcome, evaluate, flatten
 from .issues import Issue, sort_issues
 from .rule_text import compare_text
@@ -231,8 +232,34 @@ def validate_report(
     issues = schema_issues(model, report)
     values = flatten(model, report)
     issues += decimal_issues(model, values)
+    issues += format_year_issues(model, values)
     issues += rule_issues(model, values, level, previous=previous)
     return sort_issues(dedupe(issues))
+
+
+def format_year_issues(model: Model, values: Mapping[str, Any]) -> list[Issue]:
+    """The year rule of every command, as a finding about the data: a report year the schema's format
+    is not used for (a 2020 report checked against the 2021 format). Out-of-range years are the
+    schema's own bounds (OUT_OF_RANGE)."""
+    pointer = model.identity_fields.get("year")
+    year = values.get(pointer) if pointer else None
+    first, last = model.years
+    if not isinstance(year, int) or isinstance(year, bool):
+        return []
+    if (first is None or year >= first) and (last is None or year <= last):
+        return []
+    span = f"{first or ''}–{last or ''}"
+    return [
+        Issue(
+            "YEAR_FORMAT",
+            "error",
+            f"{year}年度报告应使用 {schema_for_year(year)} 格式，{model.name} 适用于{span}年度",
+            f"the {year} report uses the {schema_for_year(year)} format; {model.name} is for {span}",
+            pointer=pointer,
+            expected=span,
+            found=year,
+        )
+    ]
 
 
 def dedupe(issues: Iterable[Issue]) -> list[Issue]:

@@ -76,10 +76,12 @@ def validate(
     def body() -> int:
         from ..check.report_json import detect_schema, load_report, report_level
         from ..check.validate import validate_report
+        from ..spec.identity import check_level
         from ..spec.model import load_model
 
         doc = load_report(report)
         model = load_model(schema or detect_schema(doc))
+        check_level(level, model.levels)
         lvl = level or report_level(doc)
         prev = None
         if previous is not None:
@@ -123,7 +125,7 @@ def template(
     """生成锁定的填报模板（可按名单批量生成）。 Write a locked template, or one per roster organisation."""
 
     def body() -> int:
-        from ..spec.identity import check_code, deadline_warning, model_for, parse_date
+        from ..spec.identity import check_code, check_level, deadline_warning, model_for, parse_date
         from ..template.writer import TemplateOptions, write_template
 
         model = model_for(schema, year)
@@ -149,12 +151,11 @@ def template(
             if out_dir is None:
                 raise XltoolError("BAD_ARGUMENT", "使用 --roster 时须给出 --out-dir", "--roster needs --out-dir")
             guard_output(out_dir, [roster], folder=True)
+            for listing in ("manifest.csv", "manifest.json"):  # written beside the templates
+                guard_output(out_dir / listing, [roster])
             orgs = load_roster(roster, model.levels)
-            for org_row in orgs:
-                row_due = (
-                    parse_date(org_row.deadline, f"{roster} 第{org_row.row}行 截止日期") if org_row.deadline else due
-                )
-                late = late or deadline_warning(row_due, issued)
+            for org_row in orgs:  # roster deadlines were checked and written as YYYY-MM-DD by load_roster
+                late = late or deadline_warning(parse_date(org_row.deadline) if org_row.deadline else due, issued)
             links = portal_links(portal, archive, model.name, year, orgs) if portal else None
             written = write_roster_templates(model, orgs, out_dir, base, links)
             _warn(late, lang)
@@ -184,15 +185,6 @@ def template(
 def _warn(message: tuple[str, str] | None, lang: Lang) -> None:
     if message:
         _echo(f"[DEADLINE_BEFORE_ISSUE] {message[1] if lang is Lang.en else message[0]}", err=True)
-
-
-def check_level(level: str | None, levels: dict[str, str]) -> None:
-    if level and level not in levels:
-        raise XltoolError(
-            "BAD_ARGUMENT",
-            f"层级“{level}”无效，应为：{'、'.join(levels)}",
-            f"level '{level}' is not one of {', '.join(levels)}",
-        )
 
 
 @app.command()
@@ -266,12 +258,14 @@ def read(
 
     def body() -> int:
         from ..read.reader import read_workbook
+        from ..spec.identity import check_level
         from ..spec.model import load_model
 
         guard_output(output, [workbook, feedback])
         guard_output(feedback, [workbook, output])
         model = load_model(schema) if schema else None
         result = read_workbook(workbook, model=model, strict=strict, level=level)
+        check_level(level, result.model.levels)
         if output is not None:
             write_output(output, result.to_json())
         if feedback is not None:

@@ -73,7 +73,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="监听地址 / address to listen on"),
     port: int = typer.Option(8000, "--port", help="端口 / port"),
     base_url: str = typer.Option("", "--base-url", help="对外地址，如 https://report.example.gov.cn / public URL"),
-    deadline: str = typer.Option("", "--deadline", help="报送截止日期（名单未给出时）/ deadline"),
+    deadline: str = typer.Option("", "--deadline", help="报送截止日期 YYYY-MM-DD（名单未给出时）/ deadline"),
     links: bool = typer.Option(False, "--links", help="打印各单位的上传链接后退出 / print every upload link and exit"),
     rotate_key: bool = typer.Option(
         False, "--rotate-key", help="更换密钥，旧链接全部失效 / new key: old links stop working"
@@ -86,20 +86,20 @@ def serve(
     one is made and printed at start-up."""
 
     def body() -> int:
+        from ..spec.identity import parse_date
         from ..web.keys import admin_cookie, load_key
         from ..web.setup import open_portal
 
         if not 1 <= port <= 65535:
             raise _bad(f"端口 {port} 无效", f"port {port} is not valid")
         the_year = year if year is not None else dt.date.today().year - 1
+        due = parse_date(deadline, "--deadline").isoformat() if deadline.strip() else ""
         url = base_url or f"http://{host if ':' not in host else f'[{host}]'}:{port}"
         key = load_key(archive, rotate=rotate_key)
         password = os.environ.get(PASSWORD_ENV) or ""
         generated = not password
         password = password or secrets.token_urlsafe(12)
-        portal, settings = open_portal(
-            archive, roster, schema, the_year, key, admin_cookie(key, password), url, deadline
-        )
+        portal, settings = open_portal(archive, roster, schema, the_year, key, admin_cookie(key, password), url, due)
         if links:
             for member in portal.members.values():
                 _echo(f"{member.org.name}\t{portal.link(member)}")

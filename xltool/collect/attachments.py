@@ -162,7 +162,7 @@ def _members(rel: str, data: bytes, mtime: float) -> Iterator[Entry | Skipped]:
                 )
                 continue
             with zf.open(info) as f:
-                body = f.read(safety.MAX_FILE_BYTES + 1)
+                body = f.read(info.file_size + 1)  # sizes were checked (declared and CRC) before
             sha, found = hashlib.sha256(body).hexdigest(), None
             if _unsafe(name):
                 found = verdict("UNSAFE_ARCHIVE_MEMBER", member=name)

@@ -74,7 +74,7 @@ def _file(full: Path, rel: str, st: os.stat_result) -> Iterator[Entry | Skipped]
         )
         return
     with open(full, "rb") as f:
-        data = f.read(safety.MAX_FILE_BYTES + 1)
+        data = f.read(st.st_size + 1)  # not MAX + 1: a 20 MB buffer a file fragments the heap
     sha = hashlib.sha256(data).hexdigest()
     fmt = archive_format(rel, data)
     if fmt:

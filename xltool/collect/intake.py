@@ -2,8 +2,8 @@
 
 The walk stores each file in `sources/` and hands it to the worker processes as soon as it is
 found, so reading starts with the first file, not after the whole inbox is scanned. Each result is
-committed to the index as it arrives and not kept: the parent holds one small `Seen` per received
-name and one error code per content, whatever the size of the inbox.
+committed to the index as it arrives and not kept: during the intake the parent holds one small
+`Seen` per received name and one error code per content, never a file's bytes or read result.
 
 A content is read again only when its last read failed transiently (worker crash, timeout) or was
 made by another reader (xltool version or schema digest): a cached verdict never outlives the

@@ -121,6 +121,12 @@ def _block(
     )
 
 
+def _short(model: Model, pointer: str) -> str:
+    """A total's label without its section heading (the appendix lists totals of several sections)."""
+    labels = model.by_pointer[pointer].labels
+    return " / ".join(labels[1:]) if len(labels) > 1 else labels[0]
+
+
 def _comparison(
     model: Model, values: dict[str, Any], prev: tuple[Model, dict[str, Any], int | None] | None
 ) -> Comparison | None:
@@ -131,7 +137,7 @@ def _comparison(
     rows = []
     for ptr in model.derived:
         if ptr in mapped and mapped[ptr] is not None:
-            rows.append((model.by_pointer[ptr].label, number_text(values.get(ptr)), number_text(mapped[ptr])))
+            rows.append((_short(model, ptr), number_text(values.get(ptr)), number_text(mapped[ptr])))
     for old, parts in group_pointers(model, prev_model).items():
         now: Any = None
         for p in parts:

@@ -205,6 +205,16 @@ def deadline_warning(deadline: dt.date | None, issued: dt.date) -> tuple[str, st
     )
 
 
+def check_level(level: str | None, levels: dict[str, str]) -> None:
+    """An organisation level given by the user must be one the schema defines (key, e.g. township)."""
+    if level and level not in levels:
+        raise XltoolError(
+            "BAD_ARGUMENT",
+            f"层级“{level}”无效，应为：{'、'.join(f'{k}（{v}）' for k, v in levels.items())}",
+            f"level '{level}' is not one of {', '.join(levels)}",
+        )
+
+
 def year_range(model: Model) -> tuple[int, int]:
     """Report years the schema accepts at all: the bounds of its identity year field."""
     f = model.by_pointer.get(model.identity_fields.get("year", ""))

@@ -2,7 +2,7 @@
 
 Columns (English or Chinese headers): name/单位名称, code/统一社会信用代码, level/层级, and optional
 contact/联系人, deadline/截止日期. UTF-8 with or without BOM; GB18030 (what WPS and older Excel write
-on Chinese Windows) is accepted too. A bad row stops the command with an error naming the row; so does
+on Chinese Windows) and UTF-16 with a BOM (Excel's "Unicode 文本") are accepted too. A bad row stops the command with an error naming the row; so does
 anything that is not a small regular CSV file (a device, a FIFO, a huge file, UTF-16, a broken quote),
 or a roster with a header and no organisation. Codes and deadlines are checked by `identity`, the same
 way `template --org-code / --deadline` are.
@@ -10,6 +10,7 @@ way `template --org-code / --deadline` are.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import stat
@@ -42,7 +43,10 @@ class Org:
 
 
 def _decode(raw: bytes, path: str) -> str:
-    for enc in ("utf-8-sig", "gb18030"):
+    """UTF-16 with a BOM is Excel's "Unicode 文本" (tab-separated); without a BOM it cannot be told from
+    other bytes and is refused by the NUL check."""
+    encodings = ("utf-16",) if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else ("utf-8-sig", "gb18030")
+    for enc in encodings:
         try:
             return raw.decode(enc)
         except UnicodeDecodeError:

@@ -12,7 +12,7 @@ from pathlib import Path
 from ..base.errors import XltoolError
 from ..check.evaluate import flatten
 from ..check.report_json import detect_schema, json_number, load_report, report_level
-from ..spec.identity import Identity, model_for, year_of
+from ..spec.identity import Identity, check_level, model_for, year_of
 from ..spec.model import Model
 from .writer import TemplateOptions, write_template
 
@@ -42,6 +42,7 @@ def fill_report(
     meta = report.get("_meta")
     named = isinstance(meta, dict) and bool(meta.get("schema") or meta.get("schema_id"))
     model = model_for(schema or (detect_schema(report) if named or year is None else None), year)
+    check_level(level, model.levels)
     values = {p: json_number(v) for p, v in flatten(model, report).items()}
     roles = {role: values.get(pointer) for role, pointer in model.identity_fields.items()}
     report_year = year_of(roles.get("year"))

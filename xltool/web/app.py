@@ -99,46 +99,14 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
 
     async def upload(request: Request) -> Response:
         member = member_of(request)
-        form = await request.form(max_files=1, max_fields=4)
-        if not csrf_ok(request, form):
-            return township(
-                request,
-                member,
-                403,
-                refused=_msg(
-                    "CSRF", "表单已过期，请刷新页面后重新上传", "the form has expired; reload the page and upload again"
-                ),
-            )
-        file = form.get("file")
-        if not isinstance(file, UploadFile) or not file.filename:
-            return township(
-                request, member, 400, refused=_msg("NO_FILE", "请选择要上传的文件", "choose a file to upload")
-            )
-        if _UNSAFE_NAME.search(file.filename) or ".." in file.filename:
-            return township(
-                request,
-                member,
-                400,
-                refused=_msg(
-                    "UNSAFE_NAME",
-                    "文件名不安全（含路径或控制字符），未接收",
-                    "unsafe file name (a path or control characters); not accepted",
-                ),
-            )
-        data = await file.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            return township(
-                request,
-                member,
-                413,
-                refused=_msg("TOO_LARGE", "文件超过 20 MB，未接收", "the file exceeds 20 MB; not accepted"),
-            )
-        ext = file.filename.rsplit(".", 1)[-1].lower() if "." in file.filename else ""
-        up = Upload(member.ref, data, hashlib.sha256(data).hexdigest(), ext if ext in UPLOAD_EXTS else "xlsx")
-        assert queue is not None
+        async with request.form(max_files=1, max_fields=4) as form:  # closes the spooled upload
+            refused, up = await _received(request, form, member)
+        if refused is not None:
+            return township(request, member, refused.pop("status"), refused=refused)
+        assert queue is not None and up is not None
         try:
             done = await asyncio.wrap_future(queue.submit(up))
-        except XltoolError as exc:
+        except XltoolError as exc:  # ARCHIVE_BUSY: a long collect held the archive
             return township(request, member, 503, refused=exc.as_dict())
         if done.refused is not None:
             return township(request, member, 422, refused=done.refused)
@@ -177,6 +145,7 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
             return login(request, 403)
         password = form.get("password")
         if not isinstance(password, str) or not same(admin_cookie(portal.key, password), portal.admin_cookie):
+            await asyncio.sleep(1.0)  # slows password guessing down to one try a second per connection
             return login(request, 401, wrong=True)
         response = RedirectResponse(f"/admin{'?lang=en' if _lang(request) == 'en' else ''}", status_code=303)
         response.set_cookie(
@@ -268,8 +237,31 @@ def create_app(portal: Portal, settings: Settings) -> Starlette:
     return app
 
 
-def _msg(code: str, zh: str, en: str) -> dict[str, str]:
-    return {"error_code": code, "message_zh": zh, "message_en": en}
+def _msg(status: int, code: str, zh: str, en: str) -> dict[str, Any]:
+    return {"status": status, "error_code": code, "message_zh": zh, "message_en": en}
+
+
+async def _received(request: Request, form: Any, member: Member) -> tuple[dict[str, Any] | None, Upload | None]:
+    """The upload of a form, or why it is refused before any reading (with its HTTP status)."""
+    if not csrf_ok(request, form):
+        return _msg(
+            403, "CSRF", "表单已过期，请刷新页面后重新上传", "the form has expired; reload the page and upload again"
+        ), None
+    file = form.get("file")
+    if not isinstance(file, UploadFile) or not file.filename:
+        return _msg(400, "NO_FILE", "请选择要上传的文件", "choose a file to upload"), None
+    if _UNSAFE_NAME.search(file.filename) or ".." in file.filename:
+        zh, en = (
+            "文件名不安全（含路径或控制字符），未接收",
+            "unsafe file name (a path or control characters); not accepted",
+        )
+        return _msg(400, "UNSAFE_NAME", zh, en), None
+    data = await file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        return _msg(413, "TOO_LARGE", "文件超过 20 MB，未接收", "the file exceeds 20 MB; not accepted"), None
+    ext = file.filename.rsplit(".", 1)[-1].lower() if "." in file.filename else ""
+    sha = hashlib.sha256(data).hexdigest()
+    return None, Upload(member.ref, data, sha, ext if ext in UPLOAD_EXTS else "xlsx")
 
 
 def _attachment(name: str) -> dict[str, str]:

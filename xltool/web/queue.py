@@ -28,7 +28,7 @@ class Settings:
     year: int
     roster_path: Path | None
     roster: list[OrgRef]
-    lock_wait: float = 600.0  # how long an upload waits for another collect before ARCHIVE_BUSY
+    lock_wait: float = 240.0  # how long an upload waits for another collect before ARCHIVE_BUSY
     timeout: float = 60.0  # per file, in the worker
 
 

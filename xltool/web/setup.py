@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..base.errors import XltoolError
 from ..collect.archive import INDEX
 from ..collect.index import Index
-from ..spec.model import load_model
+from ..spec.identity import model_for
 from ..spec.roster import Org, load_roster
-from ..spec.schemas import schema_for_year
 from .portal import Portal, no_roster
 from .queue import Settings
 
@@ -38,9 +36,7 @@ def open_portal(
     base_url: str,
     deadline: str = "",
 ) -> tuple[Portal, Settings]:
-    if not 1900 <= year <= 2999:
-        raise XltoolError("BAD_ARGUMENT", f"年度“{year}”无效", f"year '{year}' is not valid")
-    model = load_model(schema or schema_for_year(year))
+    model = model_for(schema, year)  # the one year rule of every command (range and format)
     orgs = load_roster(roster, model.levels) if roster is not None else _stored_roster(archive, model.name, year)
     if not orgs:
         raise no_roster(archive)
