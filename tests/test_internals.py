@@ -5,15 +5,17 @@ failing somewhere later."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
 
 import openpyxl
+import xlsxwriter
 from support import model_for
 
-from xltool.base.internals import existing_cells, worker_processes, worksheet_xml
+from xltool.base.internals import existing_cells, prepared_formulas, worker_processes, worksheet_xml, xlsx_workbook
 from xltool.template.writer import TemplateOptions, write_template
 
 
@@ -46,3 +48,29 @@ def test_worker_processes_are_the_live_pool_processes() -> None:
 
 def _pid(_: int) -> int:
     return os.getpid()
+
+
+def _book(workbook: object, buffer: io.BytesIO) -> dict[str, bytes]:
+    workbook.set_properties({"created": dt.datetime(2000, 1, 1, tzinfo=dt.UTC)})  # type: ignore[attr-defined]
+    ws = workbook.add_worksheet("S")  # type: ignore[attr-defined]
+    ws.write_formula(0, 0, "=SUM(B1:B2)+LET(x,1,x)+_xlfn.CONCAT(1)*0", None, 0)
+    ws.write_formula(1, 0, "=IFERROR(1/B1,0)", None, 0)
+    ws.conditional_format(0, 1, 1, 1, {"type": "formula", "criteria": "=ISERR(B1)", "format": None})
+    workbook.close()  # type: ignore[attr-defined]
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def test_xlsx_workbook_writes_the_same_parts_as_xlsxwriter_plus_the_structure_lock() -> None:
+    plain, ours, unlocked = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    options = {"in_memory": True}
+    expected = _book(xlsxwriter.Workbook(plain, options), plain)
+    for _ in range(2):  # the second time, every formula comes from the remembered preparations
+        got = _book(xlsx_workbook(ours, options, [("workbookPassword", "CC3D"), ("lockStructure", "1")]), ours)
+        ours.seek(0), ours.truncate()
+        assert prepared_formulas() > 0
+        assert got["xl/worksheets/sheet1.xml"] == expected["xl/worksheets/sheet1.xml"]
+        assert got["xl/workbook.xml"] == expected["xl/workbook.xml"].replace(
+            b"<bookViews>", b'<workbookProtection workbookPassword="CC3D" lockStructure="1"/><bookViews>'
+        )
+    assert _book(xlsx_workbook(unlocked, options), unlocked) == expected

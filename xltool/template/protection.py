@@ -1,20 +1,13 @@
-"""Workbook structure protection, added after xlsxwriter has written the file.
+"""Workbook and sheet protection settings for the template writer.
 
 xlsxwriter protects sheets but cannot lock the workbook structure (no adding, deleting, renaming or
-unhiding sheets). We add `<workbookProtection lockStructure="1"/>` to xl/workbook.xml and rewrite the
-zip with the same entry order and timestamps, so the output stays byte-reproducible.
+unhiding sheets); `base.internals.xlsx_workbook` writes `<workbookProtection>` with the attributes
+given here while the workbook XML is written, so no second pass over the zip is needed.
 """
 
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from typing import Any
-
-_WORKBOOK = "xl/workbook.xml"
-# elements that must precede workbookProtection in CT_Workbook
-_AFTER = re.compile(rb"(<workbookPr\b[^>]*/>|<fileSharing\b[^>]*/>|<fileVersion\b[^>]*/>)")
 
 
 def legacy_password_hash(password: str) -> str:
@@ -28,29 +21,12 @@ def legacy_password_hash(password: str) -> str:
     return f"{digest:X}"
 
 
-def protect_structure(data: bytes, password: str = "") -> bytes:
-    """Return the xlsx bytes with the workbook structure locked."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    attrs = ' lockStructure="1"'
+def structure_protection(password: str = "") -> list[tuple[str, str]]:
+    """The attributes of `<workbookProtection>` locking the workbook structure, in file order."""
+    attrs = [("lockStructure", "1")]
     if password:
-        attrs = f' workbookPassword="{legacy_password_hash(password)}"' + attrs
-    tag = f"<workbookProtection{attrs}/>".encode()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == _WORKBOOK:
-                matches = list(_AFTER.finditer(body))
-                if not matches:
-                    raise RuntimeError("workbook.xml has no workbookPr to anchor workbookProtection")
-                end = max(m.end() for m in matches)
-                body = body[:end] + tag + body[end:]
-            new = zipfile.ZipInfo(info.filename, info.date_time)
-            new.compress_type = zipfile.ZIP_DEFLATED
-            new.external_attr = info.external_attr
-            new.create_system = info.create_system
-            dst.writestr(new, body)
-    return out.getvalue()
+        attrs.insert(0, ("workbookPassword", legacy_password_hash(password)))
+    return attrs
 
 
 def protect_sheet(ws: Any, password: str) -> None:

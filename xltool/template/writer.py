@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import xlsxwriter
-
+from ..base.internals import xlsx_workbook
 from ..base.version import __version__
 from ..check.evaluate import derive, evaluate
 from ..check.formulas import FAIL_MARK, PASS_MARK, compiler_for, mark
@@ -26,7 +25,7 @@ from .checked import Checked
 from .data_validation import validation_options
 from .formats import make_formats
 from .highlight import highlights
-from .protection import protect_sheet, protect_structure
+from .protection import protect_sheet, structure_protection
 from .side_sheets import write_checks, write_instructions, write_meta
 from .summary import summary_value, write_summary
 
@@ -85,7 +84,8 @@ class _Writer:
         self.identity = make_identity(model, opts)
         self.buffer = io.BytesIO()
         options = {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
-        self.wb = Checked(xlsxwriter.Workbook(self.buffer, {**options, "strings_to_urls": False}), "workbook")
+        lock = structure_protection(opts.password)
+        self.wb = Checked(xlsx_workbook(self.buffer, {**options, "strings_to_urls": False}, lock), "workbook")
         self.compiler = compiler_for(self.layout, sheet_ref(model.meta_sheet, meta_row("level"), META_VALUE_COL))
         self.formats = make_formats(self.wb.target)
         # values: inputs as given, derived recomputed (so cached formula results are right)
@@ -158,7 +158,7 @@ class _Writer:
         if self.opts.extra_sheets is not None:
             self.opts.extra_sheets(wb, self.formats)
         wb.close()
-        return protect_structure(self.buffer.getvalue(), self.opts.password)
+        return self.buffer.getvalue()
 
     def _data_sheet(self, ws: Checked, s: SheetLayout) -> None:
         fm = self.formats
