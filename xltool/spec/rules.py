@@ -20,6 +20,7 @@ Checks:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,7 @@ class Rule:
     message_en: str
     instances: tuple[RuleInstance, ...]
 
-    @property
+    @functools.cached_property
     def cross_year(self) -> bool:
         """Reads last year's report: evaluable only where an archive holds it, never in a workbook."""
         return any(inst.previous_refs for inst in self.instances)

@@ -26,7 +26,9 @@ class Checked:
         attr = getattr(self._target, name)
         if not callable(attr):
             return attr
-        return self._checking(attr, name)
+        checking = self._checking(attr, name)
+        self.__dict__[name] = checking  # later calls skip __getattr__: thousands per template
+        return checking
 
     def _checking(self, method: Callable[..., Any], name: str) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:

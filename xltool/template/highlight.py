@@ -26,6 +26,17 @@ class Highlight:
 def highlights(
     model: Model, layout: Layout, sheet: SheetLayout, state_cells: dict[tuple[str, int], str]
 ) -> list[Highlight]:
+    """Memoised per layout and sheet: every template of a schema has the same highlights."""
+    key = ("highlights", sheet.name)
+    found = layout.memo.get(key)
+    if not isinstance(found, list):
+        found = layout.memo[key] = _highlights(model, layout, sheet, state_cells)
+    return list(found)
+
+
+def _highlights(
+    model: Model, layout: Layout, sheet: SheetLayout, state_cells: dict[tuple[str, int], str]
+) -> list[Highlight]:
     on_sheet = {fc.pointer: fc for fc in sheet.fields}
     out: list[Highlight] = []
     for rule in model.rules:

@@ -28,7 +28,7 @@ from ..spec.positions import (
     meta_row,
     sheet_ref,
 )
-from ..spec.rules import Compare
+from ..spec.rules import Compare, RuleInstance
 from .summary import write_summary
 
 CHECKS_HEADINGS = {
@@ -98,8 +98,7 @@ def write_checks(
             for side in ("left", "right"):
                 if isinstance(inst.check, Compare) and not rule.cross_year:
                     shown = getattr(o, side) if o.state != BLANK and getattr(o, side) is not None else 0
-                    expr = compiler.expr(getattr(inst.check, side), sheet)
-                    ws.write_formula(r, col[side], "=" + expr, fm["cellval"], shown)
+                    ws.write_formula(r, col[side], _side_formula(layout, compiler, inst, side), fm["cellval"], shown)
                 else:
                     ws.write_blank(r, col[side], None, fm["cellval"])
             ws.write_string(r, col["severity"], "错误" if rule.severity == "error" else "提示", fm["cellval"])
@@ -112,6 +111,15 @@ def write_checks(
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     ws.repeat_rows(CHECKS_HEADER_ROW)
+
+
+def _side_formula(layout: Layout, compiler: Compiler, inst: RuleInstance, side: str) -> str:
+    """One side of a comparison as a formula on the checks sheet, memoised per layout."""
+    key = ("checks-side", inst.rule_id, inst.index, side)
+    found = layout.memo.get(key)
+    if not isinstance(found, str):
+        found = layout.memo[key] = "=" + compiler.expr(getattr(inst.check, side), layout.model.checks_sheet)
+    return found
 
 
 def write_meta(wb: Any, ws: Any, sheet: str, identity: Identity) -> None:
