@@ -99,6 +99,8 @@ class _Writer:
             (o.rule.id, o.instance.index): o
             for o in evaluate(model, self.values, level=opts.level or None, derived=model.derived)
         }
+        # per data sheet: distinct validation options -> (first box, options, every range they cover)
+        self.validations: dict[str, tuple[Box, dict[str, Any], list[str]]] = {}
         self.summary = (self.layout.check_state_range, summary_value(self.outcomes.values()))
 
     def _title(self) -> str:
@@ -177,8 +179,12 @@ class _Writer:
                 ws.merge_range(b.row, b.col, b.last_row, b.last_col, text.display, fmt)
             else:
                 ws.write_string(b.row, b.col, text.display, fmt)
+        self.validations = {}
         for fc in s.fields:
             self._field(ws, fc)
+        for first, opts, ranges in self.validations.values():  # one element per distinct validation
+            multi = {**opts, "multi_range": " ".join(ranges)} if len(ranges) > 1 else opts
+            ws.data_validation(first.row, first.col, first.last_row, first.last_col, multi)
         for chk in s.checks:
             rule = self.model.rule(chk.rule_id)
             inst = rule.instances[chk.index]
@@ -202,7 +208,8 @@ class _Writer:
             ws.write_formula(b.row, b.col, formula, fmt, 0 if value is None else value)
             return
         self._write_value(ws, b.row, b.col, f, value, fmt)
-        ws.data_validation(b.row, b.col, b.last_row, b.last_col, validation_options(self.model, fc, f))
+        opts = validation_options(self.model, fc, f)
+        self.validations.setdefault(repr(sorted(opts.items())), (b, opts, []))[2].append(b.a1_range)
         self.wb.define_name(fc.defined_name, "=" + sheet_ref(b.sheet, b.row, b.col))
 
     @staticmethod
