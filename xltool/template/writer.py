@@ -18,14 +18,13 @@ from ..base.version import __version__
 from ..check.evaluate import derive, evaluate
 from ..check.formulas import FAIL_MARK, PASS_MARK, compiler_for, mark
 from ..spec.identity import Identity
-from ..spec.layout import Box, FieldCell, SheetLayout, build_layout
+from ..spec.layout import FieldCell, SheetLayout, build_layout
 from ..spec.model import Field, Model
 from ..spec.positions import META_VALUE_COL, TITLE_ROW, meta_row, sheet_ref
 from .checked import Checked
-from .data_validation import validation_options
 from .formats import make_formats
-from .highlight import highlights
 from .protection import protect_sheet, structure_protection
+from .sheet_plan import sheet_plan
 from .side_sheets import write_checks, write_instructions, write_meta
 from .summary import summary_value, write_summary
 
@@ -99,8 +98,6 @@ class _Writer:
             (o.rule.id, o.instance.index): o
             for o in evaluate(model, self.values, level=opts.level or None, derived=model.derived)
         }
-        # per data sheet: distinct validation options -> (first box, options, every range they cover)
-        self.validations: dict[str, tuple[Box, dict[str, Any], list[str]]] = {}
         self.summary = (self.layout.check_state_range, summary_value(self.outcomes.values()))
 
     def _title(self) -> str:
@@ -179,12 +176,13 @@ class _Writer:
                 ws.merge_range(b.row, b.col, b.last_row, b.last_col, text.display, fmt)
             else:
                 ws.write_string(b.row, b.col, text.display, fmt)
-        self.validations = {}
+        plan = sheet_plan(self.layout, s)
         for fc in s.fields:
             self._field(ws, fc)
-        for first, opts, ranges in self.validations.values():  # one element per distinct validation
-            multi = {**opts, "multi_range": " ".join(ranges)} if len(ranges) > 1 else opts
-            ws.data_validation(first.row, first.col, first.last_row, first.last_col, multi)
+        for first, opts in plan.validations:
+            ws.data_validation(first.row, first.col, first.last_row, first.last_col, opts)
+        for name, ref in plan.names:
+            self.wb.define_name(name, ref)
         for chk in s.checks:
             rule = self.model.rule(chk.rule_id)
             inst = rule.instances[chk.index]
@@ -208,9 +206,6 @@ class _Writer:
             ws.write_formula(b.row, b.col, formula, fmt, 0 if value is None else value)
             return
         self._write_value(ws, b.row, b.col, f, value, fmt)
-        opts = validation_options(self.model, fc, f)
-        self.validations.setdefault(repr(sorted(opts.items())), (b, opts, []))[2].append(b.a1_range)
-        self.wb.define_name(fc.defined_name, "=" + sheet_ref(b.sheet, b.row, b.col))
 
     @staticmethod
     def _write_value(ws: Checked, row: int, col: int, f: Field, value: Any, fmt: Any) -> None:
@@ -223,29 +218,17 @@ class _Writer:
 
     def _conditional_formats(self, ws: Checked, s: SheetLayout) -> None:
         """Red (or yellow for warnings) on every cell a failing check involves; check cells by their mark."""
-        fm = self.formats
-        for hl in highlights(self.model, self.layout, s, self.layout.state_cells):
-            self._cf(ws, hl.boxes, hl.criteria, fm["red"] if hl.severity == "error" else fm["warn"])
+        fm, plan = self.formats, sheet_plan(self.layout, s)
+        for first, criteria, severity, rng in plan.highlights:
+            opts = {"type": "formula", "criteria": criteria, "format": fm["red" if severity == "error" else "warn"]}
+            ws.conditional_format(first.row, first.col, first.last_row, first.last_col, {**opts, "multi_range": rng})
         if s.checks:
-            rng = " ".join(sorted({c.box.a1 for c in s.checks}))
             first = s.checks[0].box
             for shown, style in ((FAIL_MARK, "red"), (PASS_MARK, "pass")):
-                opts = {
-                    "type": "cell",
-                    "criteria": "==",
-                    "value": f'"{shown}"',
-                    "format": fm[style],
-                    "multi_range": rng,
-                }
-                ws.conditional_format(first.row, first.col, first.row, first.col, opts)
-
-    @staticmethod
-    def _cf(ws: Checked, boxes: list[Box], criteria: str, fmt: Any) -> None:
-        """One formula rule over several boxes; the formula is relative to the first box."""
-        first = boxes[0]
-        rng = " ".join(b.a1_range for b in boxes)
-        opts = {"type": "formula", "criteria": criteria, "format": fmt, "multi_range": rng}
-        ws.conditional_format(first.row, first.col, first.last_row, first.last_col, opts)
+                opts = {"type": "cell", "criteria": "==", "value": f'"{shown}"', "format": fm[style]}
+                ws.conditional_format(
+                    first.row, first.col, first.row, first.col, {**opts, "multi_range": plan.check_cells}
+                )
 
 
 def write_template(model: Model, opts: TemplateOptions | None = None) -> tuple[bytes, Identity]:
