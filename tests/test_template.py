@@ -19,7 +19,7 @@ from xltool.base.errors import OutputError
 from xltool.spec.identity import KEYS
 from xltool.spec.kinds import KINDS
 from xltool.spec.layout import build_layout, defined_name
-from xltool.spec.model import Model
+from xltool.spec.model import Model, build_model
 from xltool.spec.positions import (
     CHECKS_COLUMNS,
     CHECKS_STATE_COL,
@@ -31,6 +31,7 @@ from xltool.spec.positions import (
     parse_a1,
     sheet_ref,
 )
+from xltool.spec.schemas import load_source
 from xltool.template.checked import Checked
 from xltool.template.data_validation import BY_KIND
 from xltool.template.writer import TemplateOptions, write_template
@@ -262,6 +263,25 @@ def test_same_inputs_byte_identical_and_templates_folder_is_current(tmp_path: Pa
         assert out.read_bytes() == (ROOT / "templates" / f"annual-report-{year}.xlsx").read_bytes(), (
             "run `make templates`"
         )
+
+
+def test_templates_from_a_warm_model_equal_templates_from_a_fresh_one() -> None:
+    """Per-layout caches (formulas, validations, names, highlights) carry nothing of one organisation
+    into the next: the same template written after others equals one written by a never-used model."""
+    warm, fresh = model_for("2021"), build_model(load_source("annual-report-2021"))
+    assert fresh is not warm
+    filled = TemplateOptions(
+        **{
+            **OPTS.__dict__,
+            "org_name": "甲乡",
+            "password": "pw",
+            "values": {f.pointer: 3 for f in warm.fields if f.numeric},
+        }
+    )
+    other = TemplateOptions(**{**OPTS.__dict__, "org_name": "乙镇", "level": "county"})
+    warm_bytes = [write_template(warm, o)[0] for o in (filled, other, filled)]
+    assert warm_bytes[0] == warm_bytes[2] != warm_bytes[1]
+    assert write_template(fresh, other)[0] == warm_bytes[1]
 
 
 def test_every_field_kind_has_a_validation() -> None:
