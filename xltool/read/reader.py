@@ -125,7 +125,7 @@ def _place(issues: Iterable[Issue], layout: Layout) -> list[Issue]:
             )
             if isinstance(v, str) and len(v) > MAX_QUOTED
         }
-        out.append(dataclasses.replace(i, **long) if long else i)  # type: ignore[arg-type]
+        out.append(dataclasses.replace(i, **long) if long else i)
     return out
 
 
