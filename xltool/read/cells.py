@@ -29,7 +29,7 @@ from .scan import (
     forged_cells,
     parse_name_ref,
     parse_ref,
-    protected,
+    protected_sheets,
     scan_sheet_xml,
     unescape_ooxml,
 )
@@ -215,13 +215,7 @@ class OpenpyxlSource:
         return out
 
     def protected_sheets(self) -> set[str]:
-        out = set()
-        for name in self.sheet_names:
-            if name not in self._protected:
-                self._protected[name] = protected(self._part(name))
-            if self._protected[name]:
-                out.add(name)
-        return out
+        return protected_sheets(self.sheet_names, self._protected, self._part)
 
     def close(self) -> None:
         self._wb.close()

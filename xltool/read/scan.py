@@ -18,7 +18,7 @@ import html
 import math
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 
@@ -170,6 +170,14 @@ def protected(xml: bytes) -> bool:
     """Excel writes sheet="1", LibreOffice sheet="true"; no element or sheet="0" means unprotected."""
     prot = _PROT_RE.search(xml)
     return prot is not None and _attrs(prot.group(1)).get("sheet", "0").lower() in _TRUE
+
+
+def protected_sheets(names: Iterable[str], known: dict[str, bool], part: Callable[[str], bytes]) -> set[str]:
+    """The protected sheets among `names`; `known` caches what a read of the sheet already found."""
+    for name in names:
+        if name not in known:
+            known[name] = protected(part(name))
+    return {name for name in names if known[name]}
 
 
 # -- what python-calamine will allocate ---------------------------------------------------------

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
-from .scan import protected, scan_sheet_xml
+from .scan import protected_sheets, scan_sheet_xml
 from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_xml
 
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -157,13 +157,7 @@ class StreamSource:
         return dict(self._custom)
 
     def protected_sheets(self) -> set[str]:
-        out = set()
-        for name in self._order:
-            if name not in self._protected:
-                self._protected[name] = protected(self._part(name))
-            if self._protected[name]:
-                out.add(name)
-        return out
+        return protected_sheets(self._order, self._protected, self._part)
 
     def close(self) -> None:
         self._zip.close()
