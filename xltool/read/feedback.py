@@ -8,11 +8,8 @@ with links. The source is never modified. Issue text (which quotes user data) go
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 import os
-import re
 import warnings
 from collections import defaultdict
 from io import BytesIO
@@ -22,7 +19,7 @@ from typing import Any
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils.cell import column_index_from_string, get_column_letter
+from openpyxl.utils.cell import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
@@ -30,70 +27,36 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..base.errors import InputFileError
 from ..base.files import write_atomic
 from ..base.internals import existing_cells
-from ..base.text import safe_text, write_text
+from ..base.text import write_text
 from ..check.issues import Issue, count, sort_issues
+from .feedback_text import (
+    AUTHOR,
+    FILLS,
+    LINK_COLOUR,
+    LIVE,
+    TEXT,
+    TITLE_COLOUR,
+    WIDTHS,
+    cell_ref,
+    comment,
+    neutralised,
+    row_values,
+    severity,
+)
 from .safety import sniff
 
 log = logging.getLogger(__name__)
 
-AUTHOR = "xltool"
-FILLS = {"error": "FFC7CE", "warning": "FFEB9C", "header": "D9E1F2"}
 _FILL = {k: PatternFill(fill_type="solid", start_color="FF" + v, end_color="FF" + v) for k, v in FILLS.items()}
-WIDTHS = (6, 8, 28, 16, 60, 20, 20)
-_CELL = re.compile(r"^\$?([A-Z]{1,3})\$?([1-9][0-9]{0,6})$")
-_TEXT = {
-    "zh": {
-        "sheet": "问题清单",
-        "level": {"error": "错误", "warning": "警告"},
-        "head": ("序号", "级别", "位置", "代码", "说明", "应为", "实际"),
-        "expected": "应为：",
-        "found": "实际：",
-        "sep": "；",
-        "none": "未发现问题",
-        "summary": "共 {e} 个错误、{w} 个警告，请修改标红单元格后重新提交",
-    },
-    "en": {
-        "sheet": "Issues",
-        "level": {"error": "Error", "warning": "Warning"},
-        "head": ("No.", "Level", "Location", "Code", "Message", "Expected", "Found"),
-        "expected": "Expected: ",
-        "found": "Found: ",
-        "sep": "; ",
-        "none": "No problems found",
-        "summary": "{e} error(s), {w} warning(s); please correct the highlighted cells and resubmit",
-    },
-}
-
-
-def _value(value: Any) -> Any:
-    """An expected/found value for a cell: a (finite) number, text, or None when unknown."""
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value) if value.is_integer() else value
-    if value is None or isinstance(value, (str, int)) and not isinstance(value, bool):
-        return value
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _explain(issue: Issue, t: dict[str, Any], lang: str) -> str:
-    """One issue for a comment: level and message, then expected and found when known."""
-    # a rule's message names and values both sides: neither is this cell's target, so none is listed
-    known = [] if issue.rule else [(t["expected"], _value(issue.expected)), (t["found"], _value(issue.found))]
-    parts = t["sep"].join(f"{label}{v}" for label, v in known if v is not None)
-    return f"【{t['level'][issue.severity]}】{issue.message(lang)}" + (f"\n{parts}" if parts else "")
 
 
 def _target(wb: Workbook, issue: Issue) -> tuple[Worksheet, str] | None:
     """(sheet, coordinate of the cell to mark) when the issue's cell exists; merged -> top-left."""
-    m = _CELL.match((issue.cell or "").strip().upper())
-    ws = wb[issue.sheet] if m and issue.sheet in wb.sheetnames else None
-    if (
-        m is None
-        or not isinstance(ws, Worksheet)
-        or column_index_from_string(m.group(1)) > 16384
-        or int(m.group(2)) > 2**20
-    ):
+    ref = cell_ref(issue)
+    ws = wb[issue.sheet] if ref and issue.sheet in wb.sheetnames else None
+    if ref is None or not isinstance(ws, Worksheet):
         return None  # no such sheet or cell, or a chart sheet
-    coord = f"{m.group(1)}{m.group(2)}"
+    coord = f"{ref[0]}{ref[1]}"
     rng = next((r for r in ws.merged_cells.ranges if coord in r), None)
     return ws, coord if rng is None else f"{get_column_letter(rng.min_col)}{rng.min_row}"
 
@@ -131,11 +94,6 @@ def _load(source: Path) -> Workbook:
     return wb
 
 
-_LIVE = re.compile(
-    r"\||\[|\b(?:WEBSERVICE|HYPERLINK|FILTERXML|IMPORTXML|IMPORTDATA|RTD|CALL|REGISTER|EXEC|DDE)\b", re.I
-)
-
-
 def _neutralise(wb: Workbook, marked: set[tuple[str, str]]) -> None:
     """Formulas a user typed stay text in the copy sent back out: `=cmd|' /C calc'!A0` or
     `=WEBSERVICE(...)` in an input cell would run again on every machine that opens the feedback.
@@ -149,8 +107,8 @@ def _neutralise(wb: Workbook, marked: set[tuple[str, str]]) -> None:
                 continue
             text = cell.value if isinstance(cell.value, str) else str(getattr(cell.value, "text", "") or "")
             unlocked = cell.protection is not None and not cell.protection.locked
-            if unlocked or (ws.title, cell.coordinate) in marked or _LIVE.search(text):
-                write_text(cell, text if text.startswith("=") else "=" + text)
+            if unlocked or (ws.title, cell.coordinate) in marked or LIVE.search(text):
+                write_text(cell, neutralised(text))
 
 
 def _mark(wb: Workbook, issues: list[Issue], t: dict[str, Any], lang: str) -> dict[int, tuple[Worksheet, str]]:
@@ -167,11 +125,8 @@ def _mark(wb: Workbook, issues: list[Issue], t: dict[str, Any], lang: str) -> di
             groups[(found[0].title, found[1])].append(issue)
     for (sheet, coord), group in groups.items():
         cell = wb[sheet][coord]
-        cell.fill = _FILL["error" if any(i.severity == "error" for i in group) else "warning"]
-        lines = [_explain(i, t, lang) for i in group]
-        text = lines[0] if len(lines) == 1 else "\n".join(f"{n}. {x}" for n, x in enumerate(lines, 1))
-        text = safe_text(text, quote=False)
-        height = min(400, 30 + 16 * (text.count("\n") + 1 + len(text) // 24))
+        cell.fill = _FILL[severity(group)]
+        text, height = comment(group, t, lang)
         cell.comment = Comment(text, AUTHOR, height=height, width=260)
     return where
 
@@ -189,7 +144,7 @@ def _list_sheet(
         del wb[t["sheet"]]
     ws, (errors, warns) = wb.create_sheet(t["sheet"]), count(issues)
     top = [(title, Font(bold=True, size=14))] if title else []
-    top.append((t["summary"].format(e=errors, w=warns) if issues else t["none"], Font(bold=True, color="9C0006")))
+    top.append((t["summary"].format(e=errors, w=warns) if issues else t["none"], Font(bold=True, color=TITLE_COLOUR)))
     for r, (text, font) in enumerate(top, 1):
         write_text(ws.cell(r, 1), text)
         ws.cell(r, 1).font = font
@@ -200,16 +155,7 @@ def _list_sheet(
         cell.font, cell.fill, cell.alignment = Font(bold=True), _FILL["header"], Alignment(horizontal="center")
     for n, issue in enumerate(issues):
         r = head + 1 + n
-        values = (
-            n + 1,
-            t["level"][issue.severity],
-            issue.location,
-            issue.code,
-            issue.message(lang),
-            _value(issue.expected),
-            _value(issue.found),
-        )
-        for c, value in enumerate(values, 1):
+        for c, value in enumerate(row_values(n, issue, t, lang), 1):
             cell = ws.cell(r, c)
             cell.alignment = wrap
             if isinstance(value, str):
@@ -221,7 +167,7 @@ def _list_sheet(
             loc, (target, coord) = ws.cell(r, 3), where[n]
             quoted = target.title.replace("'", "''")
             loc.hyperlink = Hyperlink(ref=loc.coordinate, location=f"'{quoted}'!{coord}")
-            loc.font = Font(color="0563C1", underline="single")
+            loc.font = Font(color=LINK_COLOUR, underline="single")
     for c, width in enumerate(WIDTHS, 1):
         ws.column_dimensions[get_column_letter(c)].width = width
     ws.auto_filter.ref = f"A{head}:{get_column_letter(len(WIDTHS))}{head + len(issues)}"
@@ -243,11 +189,11 @@ def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = 
     if the source is not a safe .xlsx/.xlsm (sniffed first; macros are not kept).
     """
     source, out = Path(source), Path(out)
-    if lang not in _TEXT:
-        raise ValueError(f"lang must be one of {sorted(_TEXT)}, got {lang!r}")
+    if lang not in TEXT:
+        raise ValueError(f"lang must be one of {sorted(TEXT)}, got {lang!r}")
     if out.resolve() == source.resolve() or (out.exists() and source.exists() and os.path.samefile(out, source)):
         raise ValueError(f"feedback output {out} would overwrite its source {source}")
-    t, wb = _TEXT[lang], _load(source)
+    t, wb = TEXT[lang], _load(source)
     ordered = sort_issues(issues, wb.sheetnames)
     where = _mark(wb, ordered, t, lang)
     _neutralise(wb, {(ws.title, coord) for ws, coord in where.values()})
