@@ -29,6 +29,8 @@ from ..base.files import write_atomic
 from ..base.internals import existing_cells
 from ..base.text import write_text
 from ..check.issues import Issue, count, sort_issues
+from .feedback_patch import patch
+from .feedback_styles import Unhandled
 from .feedback_text import (
     AUTHOR,
     FILLS,
@@ -43,7 +45,7 @@ from .feedback_text import (
     row_values,
     severity,
 )
-from .safety import sniff
+from .safety import Sniffed, sniff
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +63,8 @@ def _target(wb: Workbook, issue: Issue) -> tuple[Worksheet, str] | None:
     return ws, coord if rng is None else f"{get_column_letter(rng.min_col)}{rng.min_row}"
 
 
-def _load(source: Path) -> Workbook:
-    """Open the source after the safety gate; openpyxl's warnings about parts it drops are logged."""
+def _sniff(source: Path) -> Sniffed:
+    """The source's bytes after the safety gate, refused unless an .xlsx/.xlsm workbook."""
     sniffed = sniff(source)
     if sniffed.kind not in ("xlsx", "xlsm"):
         kind = sniffed.kind
@@ -73,6 +75,11 @@ def _load(source: Path) -> Workbook:
             str(source),
             {"kind": kind},
         )
+    return sniffed
+
+
+def _load(sniffed: Sniffed, source: Path) -> Workbook:
+    """Open the checked bytes with openpyxl; its warnings about parts it drops are logged."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", category=UserWarning, module="openpyxl")
         try:  # the reader stops after the rows it needs; this parses everything, damage included
@@ -193,7 +200,22 @@ def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = 
         raise ValueError(f"lang must be one of {sorted(TEXT)}, got {lang!r}")
     if out.resolve() == source.resolve() or (out.exists() and source.exists() and os.path.samefile(out, source)):
         raise ValueError(f"feedback output {out} would overwrite its source {source}")
-    t, wb = TEXT[lang], _load(source)
+    sniffed = _sniff(source)
+    try:
+        data = patch(sniffed.data, issues, TEXT[lang], lang, title)
+    except Unhandled as why:  # something the patcher does not handle with certainty
+        log.debug("%s: feedback by openpyxl: %s", source, why)
+        data = openpyxl_feedback(sniffed, source, issues, lang=lang, title=title)
+    except Exception as exc:  # noqa: BLE001 - hostile input the patcher trips over: the exact path decides
+        log.info("%s: feedback patcher failed (%r); by openpyxl", source, exc)
+        data = openpyxl_feedback(sniffed, source, issues, lang=lang, title=title)
+    return write_atomic(out, data)
+
+
+def openpyxl_feedback(sniffed: Sniffed, source: Path, issues: list[Issue], *, lang: str, title: str | None) -> bytes:
+    """The feedback workbook by an openpyxl round trip: the reference, and the path for every file
+    `feedback_patch` does not handle (slower: openpyxl re-derives every style and merged border)."""
+    t, wb = TEXT[lang], _load(sniffed, source)
     ordered = sort_issues(issues, wb.sheetnames)
     where = _mark(wb, ordered, t, lang)
     _neutralise(wb, {(ws.title, coord) for ws, coord in where.values()})
@@ -209,4 +231,4 @@ def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = 
             str(source),
             {"error": repr(exc)[:300]},
         ) from None
-    return write_atomic(out, buffer.getvalue())
+    return buffer.getvalue()

