@@ -11,11 +11,11 @@ names and the active sheet. Whole values are compared.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any
 
 import client_dialects
-import libreoffice as lo
 import openpyxl
 import pytest
 from test_feedback import INJECTION, LIST, issues
@@ -194,3 +194,80 @@ def test_patched_feedback_equals_the_openpyxl_one(sources: dict[str, tuple[bytes
         a, b = snapshot(fast), snapshot(slow)
         assert diff(a, b) == [], name
         assert a == b, name
+
+
+def test_second_round_from_a_feedback_file(sources: dict[str, tuple[bytes, str]], tmp_path: Path) -> None:
+    """A feedback file sent in again: the old list sheet and stale comments are replaced, in either
+    language, whichever path wrote the first round."""
+    data, schema = sources["formulas-2021"]
+    first_issues = issues() + extra_issues(schema)
+    for n, first in enumerate(both(data, first_issues, tmp_path)):
+        for lang in ("zh", "en"):
+            fast, slow = both(first, issues()[2:4], tmp_path, lang=lang, title=f"第 {n + 2} 轮")
+            a, b = snapshot(fast), snapshot(slow)
+            assert diff(a, b) == [], (n, lang)
+            assert a == b
+            assert a["sheets"][-1] == TEXT[lang]["sheet"] and a["active"] == TEXT[lang]["sheet"]
+
+
+def test_the_corpus_takes_the_fast_path(sources: dict[str, tuple[bytes, str]], tmp_path: Path) -> None:
+    """Own-written files, every client dialect, hostile formulas and feedback files: none falls back."""
+    fallbacks = []
+    for name, (data, _) in sources.items():
+        try:
+            first = patch(data, issues() + extra_issues("annual-report-2021"), TEXT["zh"], "zh", None)
+            patch(first, issues()[:2], TEXT["zh"], "zh", None)
+        except Unhandled as why:
+            fallbacks.append((name, str(why)))
+    assert (len(sources), fallbacks) == (11, [])
+
+
+def _edited(data: bytes, edit: Any) -> bytes:
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    edit(wb)
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def _reviewer_comment(wb: openpyxl.Workbook) -> None:
+    wb.worksheets[1]["A1"].comment = openpyxl.comments.Comment("请核对", "县政务公开办")
+
+
+def _chart_sheet(wb: openpyxl.Workbook) -> None:
+    chart = openpyxl.chart.BarChart()
+    chart.add_data(openpyxl.chart.Reference(wb.worksheets[1], min_col=2, min_row=4, max_row=6))
+    wb.create_chartsheet("图表").add_chart(chart)
+
+
+def _shared_formula(xml: str, strings: list[str]) -> str:
+    """The WEBSERVICE formula typed into an input made the master of a (one-cell) shared formula."""
+    shared = r'<c r="\1"\2><f t="shared" ref="\1" si="0">WEBSERVICE'
+    return re.sub(r'<c r="([A-Z]+[0-9]+)"([^>]*)><f>WEBSERVICE', shared, xml)
+
+
+def test_what_the_patcher_does_not_handle_takes_the_openpyxl_path(
+    sources: dict[str, tuple[bytes, str]], tmp_path: Path
+) -> None:
+    own, _ = sources["own-2021"]
+    first = patch(own, issues(), TEXT["zh"], "zh", None)
+    cases = {
+        "reviewer comment": (_edited(own, _reviewer_comment), "not written by xltool"),
+        "chart sheet": (_edited(own, _chart_sheet), "is not a worksheet"),
+        "shared formula to drop": (
+            client_dialects.apply(sources["formulas-2021"][0], _shared_formula),
+            "a shared formula to drop",
+        ),
+        "old list not last": (_edited(first, lambda wb: wb.move_sheet(LIST, -2)), "earlier list sheet"),
+    }
+    for name, (data, why) in cases.items():
+        with pytest.raises(Unhandled, match=why):
+            patch(data, issues(), TEXT["zh"], "zh", None)
+        source, out = tmp_path / f"{name}.xlsx", tmp_path / f"{name}-反馈.xlsx"
+        source.write_bytes(data)
+        write_feedback(source, issues(), out)
+        assert snapshot(out.read_bytes()) == snapshot(
+            openpyxl_feedback(_sniff(source), source, issues(), lang="zh", title=None)
+        )
+    got = openpyxl.load_workbook(tmp_path / "reviewer comment-反馈.xlsx").worksheets[1]["A1"].comment
+    assert (got.text, got.author) == ("请核对", "县政务公开办")  # the reviewer's comment is kept

@@ -26,10 +26,9 @@ from typing import Any, NamedTuple
 
 from lxml import etree
 from openpyxl.comments.shape_writer import ShapeWriter
-from openpyxl.utils.cell import range_boundaries
 
-from ..base.text import safe_text
 from ..check.issues import Issue, sort_issues
+from .feedback_cells import Grid, letters, merged, to_text
 from .feedback_package import COMMENTS_TYPE, DOC_REL, PARSER, VML_TYPE, WORKSHEET_TYPE, Package, main_tag
 from .feedback_sheet import list_sheet
 from .feedback_styles import MAIN, Styles, Unhandled
@@ -61,85 +60,6 @@ class _Note(NamedTuple):  # what openpyxl's ShapeWriter needs of a comment
 
 def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
-
-
-def _letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _split(ref: str) -> tuple[int, int]:
-    """(row, column) of an A1 reference."""
-    m = re.fullmatch(r"([A-Z]{1,3})([0-9]{1,7})", ref)
-    if m is None:
-        raise Unhandled(f"cell reference {ref!r}")
-    return int(m.group(2)), column_number(m.group(1))
-
-
-class _Grid:
-    """The cells of one worksheet by (row, column); `r` is filled in where a writer left it out."""
-
-    def __init__(self, root: etree._Element) -> None:
-        self.data = root.find(f"{_M}sheetData")
-        if self.data is None:
-            raise Unhandled("worksheet without sheetData")
-        self.rows: dict[int, etree._Element] = {}
-        self.cells: dict[tuple[int, int], etree._Element] = {}
-        r = 0
-        for row in self.data.iterchildren(f"{_M}row"):
-            r = int(row.get("r") or r + 1)
-            row.set("r", str(r))
-            self.rows[r] = row
-            col = 0
-            for c in row.iterchildren(f"{_M}c"):
-                ref = c.get("r")
-                col = _split(ref)[1] if ref else col + 1
-                c.set("r", f"{_letters(col)}{r}")
-                self.cells[(r, col)] = c
-
-    def cell(self, r: int, col: int) -> etree._Element:
-        """The cell at (r, col), created (with the default format) when it is not in the file."""
-        if (r, col) in self.cells:
-            return self.cells[(r, col)]
-        row = self.rows.get(r)
-        if row is None:
-            row = etree.Element(f"{_M}row", r=str(r))
-            later = [n for n in self.rows if n > r]
-            if later:
-                self.rows[min(later)].addprevious(row)
-            else:
-                self.data.append(row)
-            self.rows[r] = row
-        c = etree.Element(f"{_M}c", r=f"{_letters(col)}{r}")
-        later_cells = [k for k in self.cells if k[0] == r and k[1] > col]
-        if later_cells:
-            self.cells[min(later_cells)].addprevious(c)
-        else:
-            row.append(c)
-        self.cells[(r, col)] = c
-        return c
-
-
-def _merged(root: etree._Element) -> list[tuple[int, int, int, int]]:
-    out = []
-    for m in root.iterfind(f"{_M}mergeCells/{_M}mergeCell"):
-        min_col, min_row, max_col, max_row = range_boundaries(m.get("ref", ""))
-        out.append((min_row, min_col, max_row or min_row, max_col or min_col))
-    return out
-
-
-def _to_text(c: etree._Element, text: str) -> None:
-    """Make `c` a string cell holding `text` (a formula dropped, as `write_text` stores it)."""
-    for child in list(c):
-        c.remove(child)
-    for attr in ("t", "cm", "vm"):
-        c.attrib.pop(attr, None)
-    c.set("t", "inlineStr")
-    t = etree.SubElement(etree.SubElement(c, f"{_M}is"), f"{_M}t")
-    t.text, _ = safe_text(text, quote=False), t.set(_XML_SPACE, "preserve")
 
 
 class Patcher:
@@ -229,7 +149,7 @@ class Patcher:
         if not (marks or drawn or _FORMULA.search(raw) or _SELECTED.search(raw)):
             return
         root = self.root(sheet)
-        grid = _Grid(root)
+        grid = Grid(root)
         dropped: dict[tuple[int, int], str] = {}
         for key, c in grid.cells.items():
             f = c.find(f"{_M}f")
@@ -245,10 +165,10 @@ class Patcher:
             fill = marks[key][0] if key in marks else None
             c.set("s", str(self.styles.marked(int(c.get("s") or 0), fill, key in dropped)))
             if key in dropped:
-                _to_text(c, dropped[key])
+                to_text(c, dropped[key])
         for view in root.iterfind(f"{_M}sheetViews/{_M}sheetView"):
             view.attrib.pop("tabSelected", None)
-        notes = {f"{_letters(col)}{r}": (text, height) for (r, col), (_, text, height) in marks.items()}
+        notes = {f"{letters(col)}{r}": (text, height) for (r, col), (_, text, height) in marks.items()}
         self._comments(sheet, root, notes)
         self.pkg.put(sheet.part, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
@@ -265,18 +185,18 @@ class Patcher:
         by_name = {s.name: s for s in self.sheets}
         where: dict[int, tuple[Sheet, str]] = {}
         groups: dict[tuple[str, int, int], list[Issue]] = defaultdict(list)
-        merged: dict[str, list[tuple[int, int, int, int]]] = {}
+        ranges: dict[str, list[tuple[int, int, int, int]]] = {}
         for n, issue in enumerate(issues):
             ref, sheet = cell_ref(issue), by_name.get(issue.sheet or "")
             if ref is None or sheet is None:
                 continue
-            if sheet.name not in merged:
-                merged[sheet.name] = _merged(self.root(sheet))
+            if sheet.name not in ranges:
+                ranges[sheet.name] = merged(self.root(sheet))
             r, col = ref[1], column_number(ref[0])
             r, col = next(
-                ((r0, c0) for r0, c0, r1, c1 in merged[sheet.name] if r0 <= r <= r1 and c0 <= col <= c1), (r, col)
+                ((r0, c0) for r0, c0, r1, c1 in ranges[sheet.name] if r0 <= r <= r1 and c0 <= col <= c1), (r, col)
             )
-            where[n] = (sheet, f"{_letters(col)}{r}")
+            where[n] = (sheet, f"{letters(col)}{r}")
             groups[(sheet.name, r, col)].append(issue)
         return where, groups
 
