@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import client_dialects
+import libreoffice as lo
 import openpyxl
 import pytest
 from test_feedback import INJECTION, LIST, issues
@@ -112,7 +113,7 @@ def snapshot(data: bytes) -> dict[str, Any]:
                 "s" if empty else c.data_type,
                 (c.fill.fill_type, _colour(c.fill.fgColor)),
                 (font.b, font.i, font.sz, font.u, _colour(font.color), font.name),
-                (align.horizontal, align.vertical, align.wrap_text),
+                (align.horizontal, align.vertical, bool(align.wrap_text)),
                 (c.protection.locked, c.protection.hidden),
                 c.number_format,
                 c.quotePrefix,
@@ -271,3 +272,46 @@ def test_what_the_patcher_does_not_handle_takes_the_openpyxl_path(
         )
     got = openpyxl.load_workbook(tmp_path / "reviewer comment-反馈.xlsx").worksheets[1]["A1"].comment
     assert (got.text, got.author) == ("请核对", "县政务公开办")  # the reviewer's comment is kept
+
+
+@pytest.mark.needs("soffice")
+def test_libreoffice_saved_sources_and_libreoffice_reads_the_patched_file(
+    sources: dict[str, tuple[bytes, str]], tmp_path: Path
+) -> None:
+    """Files LibreOffice saved take the fast path with the same result; LibreOffice opens what the
+    patcher wrote and keeps its fills, comments, dropped formulas and the list sheet."""
+    names = ["own-2021", "formulas-2021", "own-2019"]
+    originals = []
+    for name in names:
+        originals.append(tmp_path / "in" / f"{name}.xlsx")
+        originals[-1].parent.mkdir(exist_ok=True)
+        originals[-1].write_bytes(sources[name][0])
+    saved = lo.convert_many(originals, tmp_path / "lo", "xlsx")
+    patched = []
+    for name, path in zip(names, saved, strict=True):
+        schema = sources[name][1]
+        found = issues_for(path, schema) + (issues() if schema == "annual-report-2021" else [])
+        fast, slow = both(path.read_bytes(), found, tmp_path)
+        a, b = snapshot(fast), snapshot(slow)
+        assert diff(a, b) == [], name
+        assert a == b, name
+        patched.append(tmp_path / "out" / f"{name}.xlsx")
+        patched[-1].parent.mkdir(exist_ok=True)
+        patched[-1].write_bytes(fast)
+    for path, back in zip(patched, lo.convert_many(patched, tmp_path / "back", "xlsx"), strict=True):
+        ours, theirs = snapshot(path.read_bytes()), snapshot(back.read_bytes())
+        assert theirs["sheets"] == ours["sheets"] and theirs["active"] == ours["active"]
+        for sheet in ours["sheets"]:
+            mine = {k: (v[0], v[2], v[9]) for k, v in ours[sheet]["cells"].items() if v[2][0] == "solid" or v[9]}
+            kept = {
+                k: (theirs[sheet]["cells"][k][0], theirs[sheet]["cells"][k][2], theirs[sheet]["cells"][k][9])
+                for k in mine
+            }
+            if sheet == ours["sheets"][-1]:  # the list sheet: every value
+                assert {k: v[0] for k, v in theirs[sheet]["cells"].items() if v[0] is not None} == {
+                    k: v[0] for k, v in ours[sheet]["cells"].items() if v[0] is not None
+                }
+            assert {k: (v[0], v[1]) for k, v in kept.items()} == {k: (v[0], v[1]) for k, v in mine.items()}, sheet
+            assert {k: v[2][0] if v[2] else None for k, v in kept.items()} == {
+                k: v[2][0] if v[2] else None for k, v in mine.items()
+            }, sheet

@@ -161,8 +161,11 @@ class Patcher:
                     raise Unhandled(f"{sheet.name}!{c.get('r')}: a {f.get('t')} formula to drop")
                 dropped[key] = neutralised(text)
         for key in marks.keys() | dropped.keys():
-            c = grid.cell(*key)
             fill = marks[key][0] if key in marks else None
+            if key not in grid.cells:  # a new cell has openpyxl's defaults, not cell format 0's alignment
+                grid.cell(*key).set("s", str(self.styles.listing(fill=fill)))
+                continue
+            c = grid.cells[key]
             c.set("s", str(self.styles.marked(int(c.get("s") or 0), fill, key in dropped)))
             if key in dropped:
                 to_text(c, dropped[key])
