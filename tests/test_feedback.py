@@ -336,8 +336,11 @@ def test_refuses_non_xlsx_sources(tmp_path: Path) -> None:
 
 def test_openpyxl_warnings_about_dropped_parts_are_logged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """xlsxwriter's 2010 data bars are an extension openpyxl drops, with a UserWarning; under
-    filterwarnings=error that warning must neither escape nor be silently lost."""
+    filterwarnings=error that warning must neither escape nor be silently lost on the openpyxl
+    path. The XML patch keeps the extension as it was."""
     import xlsxwriter
+
+    from xltool.read.feedback import _sniff, openpyxl_feedback
 
     src = tmp_path / "bars.xlsx"
     wb = xlsxwriter.Workbook(src)
@@ -345,10 +348,15 @@ def test_openpyxl_warnings_about_dropped_parts_are_logged(tmp_path: Path, caplog
     ws.write_column(0, 0, [1, 2, 3])
     ws.conditional_format("A1:A3", {"type": "data_bar", "data_bar_2010": True})
     wb.close()
+    marked = [Issue("X", "error", "错", "wrong", sheet="表1", cell="A2")]
     with caplog.at_level(logging.INFO, logger="xltool.read.feedback"):
-        out = write_feedback(src, [Issue("X", "error", "错", "wrong", sheet="表1", cell="A2")], tmp_path / "fb.xlsx")
+        data = openpyxl_feedback(_sniff(src), src, marked, lang="zh", title=None)
     assert any("extension is not supported" in r.getMessage() for r in caplog.records)
-    assert openpyxl.load_workbook(out)["表1"]["A2"].fill.fgColor.rgb == RED
+    assert openpyxl.load_workbook(io.BytesIO(data))["表1"]["A2"].fill.fgColor.rgb == RED
+    out = write_feedback(src, marked, tmp_path / "fb.xlsx")
+    with pytest.warns(UserWarning, match="extension is not supported"):  # still there to drop
+        assert openpyxl.load_workbook(out)["表1"]["A2"].fill.fgColor.rgb == RED
+    assert "<x14:dataBar" in sheet_xml(src, "表1") and "<x14:dataBar" in sheet_xml(out, "表1")
 
 
 @pytest.mark.needs("soffice")

@@ -70,6 +70,7 @@ class Grid:
             else:
                 self.data.append(row)
             self.rows[r] = row
+        row.attrib.pop("spans", None)  # an optional hint (§18.3.1.73) the new cell may fall outside of
         c = etree.Element(f"{_M}c", r=f"{letters(col)}{r}")
         later_cells = [k for k in self.cells if k[0] == r and k[1] > col]
         if later_cells:
