@@ -142,35 +142,44 @@ class Patcher:
         self.pkg.write_rels(rels)
 
     def _sheet(self, sheet: Sheet, marks: dict[tuple[int, int], tuple[str, str, int]]) -> None:
-        """Fill and comment the marked cells, drop the formulas `_neutralise` drops, deselect the tab."""
+        """Fill and comment the marked cells, drop the formulas `_neutralise` drops, deselect the tab.
+        A sheet none of that touches is copied as stored."""
         raw = self.pkg.zip.read(sheet.part)
         rels = self.pkg.rels(sheet.part)
         drawn = rels.of_type("comments") or rels.of_type("vmlDrawing")
         if not (marks or drawn or _FORMULA.search(raw) or _SELECTED.search(raw)):
             return
         root = self.root(sheet)
-        grid = Grid(root)
-        dropped: dict[tuple[int, int], str] = {}
-        for key, c in grid.cells.items():
-            f = c.find(f"{_M}f")
-            if f is None:
-                continue
+        dropped: dict[etree._Element, str] = {}
+        for f in root.iter(f"{_M}f"):  # formulas reaching outside, or typed into an unlocked cell
+            c = f.getparent()
             text = "=" + (f.text or "")  # what openpyxl reads as the cell's value
-            if key in marks or LIVE.search(text) or not self.styles.locked(int(c.get("s") or 0)):
-                if f.get("t", "normal") != "normal":
-                    raise Unhandled(f"{sheet.name}!{c.get('r')}: a {f.get('t')} formula to drop")
-                dropped[key] = neutralised(text)
-        for key in marks.keys() | dropped.keys():
-            fill = marks[key][0] if key in marks else None
+            if c.tag == f"{_M}c" and (LIVE.search(text) or not self.styles.locked(int(c.get("s") or 0))):
+                dropped[c] = text
+        grid, marked = Grid(root) if marks else None, set()
+        for key, (fill, _, _) in marks.items():
+            assert grid is not None
             if key not in grid.cells:  # a new cell has openpyxl's defaults, not cell format 0's alignment
                 grid.cell(*key).set("s", str(self.styles.listing(fill=fill)))
                 continue
             c = grid.cells[key]
-            c.set("s", str(self.styles.marked(int(c.get("s") or 0), fill, key in dropped)))
-            if key in dropped:
-                to_text(c, dropped[key])
-        for view in root.iterfind(f"{_M}sheetViews/{_M}sheetView"):
-            view.attrib.pop("tabSelected", None)
+            f = c.find(f"{_M}f")
+            if f is not None:  # a marked formula is dropped too
+                dropped[c] = "=" + (f.text or "")
+            c.set("s", str(self.styles.marked(int(c.get("s") or 0), fill, c in dropped)))
+            marked.add(c)
+        for c, text in dropped.items():
+            f = c.find(f"{_M}f")
+            if f.get("t", "normal") != "normal":
+                raise Unhandled(f"{sheet.name}!{c.get('r')}: a {f.get('t')} formula to drop")
+            if c not in marked:
+                c.set("s", str(self.styles.marked(int(c.get("s") or 0), None, True)))
+            to_text(c, neutralised(text))
+        selected = [v for v in root.iterfind(f"{_M}sheetViews/{_M}sheetView") if "tabSelected" in v.attrib]
+        for view in selected:
+            del view.attrib["tabSelected"]
+        if not (marks or drawn or dropped or selected):
+            return
         notes = {f"{letters(col)}{r}": (text, height) for (r, col), (_, text, height) in marks.items()}
         self._comments(sheet, root, notes)
         self.pkg.put(sheet.part, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
