@@ -19,8 +19,12 @@ import client_dialects
 import libreoffice as lo
 import openpyxl
 import pytest
+import test_fuzz
+from hypothesis import given
+from hypothesis import strategies as st
 from test_feedback import INJECTION, LIST, issues
 
+from xltool.base.errors import InputFileError
 from xltool.base.internals import existing_cells
 from xltool.check.evaluate import flatten
 from xltool.check.issues import Issue
@@ -29,7 +33,7 @@ from xltool.read.feedback import _sniff, openpyxl_feedback, write_feedback
 from xltool.read.feedback_patch import patch
 from xltool.read.feedback_styles import Unhandled
 from xltool.read.feedback_text import TEXT
-from xltool.read.reader import read_workbook
+from xltool.read.reader import ReadResult, read_workbook
 from xltool.spec.layout import build_layout
 from xltool.spec.model import load_model
 from xltool.template.writer import TemplateOptions, write_template
@@ -315,3 +319,28 @@ def test_libreoffice_saved_sources_and_libreoffice_reads_the_patched_file(
             assert {k: v[2][0] if v[2] else None for k, v in kept.items()} == {
                 k: v[2][0] if v[2] else None for k, v in mine.items()
             }, sheet
+
+
+@test_fuzz.fuzz(60)
+@given(steps=st.lists(test_fuzz.mutations, min_size=1, max_size=2))
+def test_damaged_files_get_the_same_feedback_verdict(steps: list[Any]) -> None:
+    """Damaged files that still read: where openpyxl refuses to write feedback the patcher falls back
+    (so the refusal stands), and where both write, the workbooks agree."""
+    parts = test_fuzz.PARTS["xlsxwriter-2021"]
+    for step in steps:
+        parts = step(parts)
+    outcome, path, tmp = test_fuzz._read(test_fuzz._zip(parts))
+    with tmp:
+        if not isinstance(outcome, ReadResult):
+            return
+        sniffed = _sniff(path)
+        try:
+            slow: bytes | str = openpyxl_feedback(sniffed, path, outcome.issues, lang="zh", title=None)
+        except InputFileError as exc:
+            slow = exc.code
+        try:
+            fast: bytes | str = patch(sniffed.data, outcome.issues, TEXT["zh"], "zh", None)
+        except Unhandled:
+            return  # write_feedback takes the openpyxl path: the same verdict by construction
+        assert not isinstance(slow, str), slow  # the patcher wrote a file openpyxl refused
+        assert isinstance(fast, bytes) and diff(snapshot(fast), snapshot(slow)) == []

@@ -1,7 +1,9 @@
 """The returned workbook as an OPC package the feedback patcher edits: parts, relationships, types.
 
-Parts are parsed with lxml only when the patcher changes them (no DTD or entities: the safety gate
-refused those already, and the parser resolves none); every other part is copied as it is stored.
+Parts the patcher changes are parsed with lxml (no DTD or entities: the safety gate refused those
+already, and the parser resolves none); every other part is copied as it is stored, once an XML
+part has been parsed too: a part that is not well-formed makes the openpyxl path refuse the file,
+and it must not pass here.
 Anything outside the plain SpreadsheetML transitional package (another main part name, a macro
 or template workbook, strict-OOXML namespaces, a relationship to a part that is not there) raises
 `Unhandled`, and the caller falls back to the openpyxl path.
@@ -156,6 +158,8 @@ class Package:
             if name in self.changed:
                 out.write(name, self.changed.pop(name))
             elif name not in self.dropped:
+                if name.endswith((".xml", ".rels")):
+                    self.parse(name)  # copied unread, but a damaged part must not pass unseen
                 out.copy(name)
         for name, content in self.changed.items():
             out.write(name, content)

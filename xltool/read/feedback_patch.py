@@ -29,6 +29,7 @@ from openpyxl.comments.shape_writer import ShapeWriter
 
 from ..check.issues import Issue, sort_issues
 from .feedback_cells import Grid, letters, merged, to_text
+from .feedback_guard import accepted_part, check_cells, check_elements
 from .feedback_package import COMMENTS_TYPE, DOC_REL, PARSER, VML_TYPE, WORKSHEET_TYPE, Package, main_tag
 from .feedback_sheet import list_sheet
 from .feedback_styles import MAIN, Styles, Unhandled
@@ -42,6 +43,7 @@ _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 # worksheet children that come after <legacyDrawing> (ECMA-376 Part 1 §18.3.1.99 CT_Worksheet)
 _AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}
 _AFTER_LEGACY |= {"tableParts", "extLst"}
+_STRING_PARTS = {"t", "r", "rPh", "phoneticPr"}
 _AFTER_NAMES = {"calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes"}
 _AFTER_NAMES |= {"webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
 
@@ -81,6 +83,22 @@ class Patcher:
                 raise Unhandled(f"sheet {el.get('name')!r} is not a worksheet ({kind})")
             self.sheets.append(Sheet(el.get("name", ""), el.get("state", "visible"), part, el))
         self._roots: dict[str, etree._Element] = {}
+
+    def guard(self) -> None:
+        """Decline a file the openpyxl path would refuse as damaged (see `feedback_guard`)."""
+        for kind, part in (("styles", self.styles_part), ("workbook", "xl/workbook.xml")):
+            if not accepted_part(kind, self.pkg.zip.read(part)):
+                raise Unhandled(f"{part}: openpyxl may refuse it")
+        strings = 0
+        for _, part in self.book_rels.of_type("sharedStrings"):
+            table = self.pkg.parse(part)
+            strings = len(table)
+            if any(si.tag != f"{_M}si" or any(_local(x) not in _STRING_PARTS for x in si) for si in table):
+                raise Unhandled(f"{part}: a string openpyxl may refuse")
+        for sheet in self.sheets:
+            root = self.root(sheet)
+            check_cells(root, strings, len(self.styles.xfs), sheet.name)
+            check_elements(root, sheet.name)
 
     def _drop_old_list(self, issues: list[Issue]) -> None:
         """Remove the list sheet of an earlier round (openpyxl's path deletes and rewrites it)."""
@@ -248,6 +266,7 @@ class Patcher:
 def patch(data: bytes, issues: list[Issue], t: dict[str, Any], lang: str, title: str | None) -> bytes:
     """The feedback workbook for `data` (a file that passed the safety gate), or `Unhandled`."""
     p = Patcher(data, t)
+    p.guard()
     ordered = sort_issues(issues, [s.name for s in p.sheets])
     p._drop_old_list(ordered)
     where, groups = p._targets(ordered)
