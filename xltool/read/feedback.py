@@ -4,6 +4,10 @@ Each issue cell is filled (red error, yellow warning; number format, borders, pr
 gets one comment explaining all its issues; a last, unprotected sheet 问题清单 lists every issue
 with links. The source is never modified. Issue text (which quotes user data) goes through
 `sanitize`, so nothing written can become a formula. Protection of the other sheets is kept.
+
+Two writers, one result: `feedback_patch` edits the returned file's XML (about the cost of a read);
+`openpyxl_feedback` loads, marks and saves it with openpyxl (the reference, several times slower)
+and writes every file the patcher declines (see its docstring for which).
 """
 
 from __future__ import annotations

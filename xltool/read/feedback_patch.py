@@ -1,6 +1,6 @@
 """Feedback workbooks by patching the returned file's XML instead of an openpyxl round trip.
 
-`patch` produces what `feedback._openpyxl_feedback` produces, as openpyxl reads it back (sheets,
+`patch` produces what `feedback.openpyxl_feedback` produces, as openpyxl reads it back (sheets,
 values and types, fills, comments, protection, merges, links, filter, panes, active sheet), in a
 fraction of the time: parts it does not change are copied as stored. It changes `xl/styles.xml`
 (formats appended), the sheets with marked cells, dropped formulas, stale xltool comments or a
@@ -15,7 +15,8 @@ It raises `Unhandled`, and `write_feedback` takes the openpyxl path, when the so
 - an earlier 问题清单/Issues sheet that is not the last sheet or has parts of its own, or an issue
   pointing at it;
 - a formula to drop (in an unlocked or marked cell, or reaching outside the workbook) that is
-  shared, an array or a data table.
+  shared, an array or a data table;
+- damage the openpyxl path would refuse (`feedback_guard`), so that refusal stands.
 """
 
 from __future__ import annotations
