@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import warnings
 
 from lxml import etree
 from openpyxl.packaging.workbook import WorkbookPackage
@@ -121,8 +122,10 @@ def _range(ref: str, where: str) -> None:
 def _accepted(fragment: bytes) -> bool:
     xml = f'<worksheet xmlns="{MAIN}" xmlns:r="{_REL}">'.encode() + fragment + b"</worksheet>"
     try:
-        for _ in WorkSheetParser(io.BytesIO(xml), []).parse():
-            pass
+        with warnings.catch_warnings():  # openpyxl warns about parts it drops; the patch keeps them
+            warnings.simplefilter("ignore")
+            for _ in WorkSheetParser(io.BytesIO(xml), []).parse():
+                pass
     except Exception:  # noqa: BLE001 - whatever openpyxl raises, it would raise on load
         return False
     return True
@@ -133,7 +136,9 @@ def accepted_part(kind: str, xml: bytes) -> bool:
     """openpyxl reads `xl/styles.xml` ("styles") or `xl/workbook.xml` ("workbook") without an error."""
     try:
         tree = etree.fromstring(xml, etree.XMLParser(resolve_entities=False, no_network=True))
-        (Stylesheet if kind == "styles" else WorkbookPackage).from_tree(tree)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (Stylesheet if kind == "styles" else WorkbookPackage).from_tree(tree)
     except Exception:  # noqa: BLE001 - whatever openpyxl raises, it would raise on load
         return False
     return True
