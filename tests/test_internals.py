@@ -12,10 +12,18 @@ import zipfile
 from concurrent.futures import ProcessPoolExecutor
 
 import openpyxl
+import pytest
 import xlsxwriter
 from support import model_for
 
-from xltool.base.internals import existing_cells, prepared_formulas, worker_processes, worksheet_xml, xlsx_workbook
+from xltool.base.internals import (
+    existing_cells,
+    parse_worksheet,
+    prepared_formulas,
+    worker_processes,
+    worksheet_xml,
+    xlsx_workbook,
+)
 from xltool.template.writer import TemplateOptions, write_template
 
 
@@ -74,3 +82,10 @@ def test_xlsx_workbook_writes_the_same_parts_as_xlsxwriter_plus_the_structure_lo
             b"<bookViews>", b'<workbookProtection workbookPassword="CC3D" lockStructure="1"/><bookViews>'
         )
     assert _book(xlsx_workbook(unlocked, options), unlocked) == expected
+
+
+def test_parse_worksheet_raises_where_openpyxl_loading_fails() -> None:
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    parse_worksheet(f'<worksheet xmlns="{main}"><mergeCells><mergeCell ref="A1:B1"/></mergeCells></worksheet>'.encode())
+    with pytest.raises(TypeError):  # what load_workbook reports for an element it does not know
+        parse_worksheet(f'<worksheet xmlns="{main}"><mergeCells c="1"/></worksheet>'.encode())

@@ -8,6 +8,8 @@ somewhere deep in a collect run.
   (`_worksheet_path`): reading the raw sheet XML lets the reader stream it with its own limits.
 - openpyxl worksheets keep the cells that exist in `_cells`; `iter_rows` would create every empty
   cell of the used range.
+- openpyxl's worksheet parser (`WorkSheetParser`) is private: the feedback patcher asks it whether
+  openpyxl would load a worksheet's elements, to decline the same damaged files.
 - `ProcessPoolExecutor` has no public way to kill its workers before Python 3.14 (`_processes`).
 - xlsxwriter cannot lock the workbook structure: `xlsx_workbook` subclasses its `Workbook` to write
   `<workbookProtection>` right after `<workbookPr>` (`_write_workbook_pr`), instead of re-zipping the
@@ -19,6 +21,7 @@ somewhere deep in a collect run.
 from __future__ import annotations
 
 import functools
+import io
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing.process import BaseProcess
@@ -37,6 +40,15 @@ def worksheet_xml(workbook: Any, sheet: str) -> bytes:
 def existing_cells(worksheet: Any) -> list[Any]:
     """The cells of an openpyxl worksheet that exist in the file or were set, without creating any."""
     return list(worksheet._cells.values())
+
+
+def parse_worksheet(xml: bytes) -> None:
+    """Run openpyxl's worksheet parser (private `openpyxl.worksheet._reader`) over a worksheet part;
+    raises whatever it raises, as `load_workbook` would on that part."""
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    for _ in WorkSheetParser(io.BytesIO(xml), []).parse():
+        pass
 
 
 def worker_processes(executor: ProcessPoolExecutor) -> list[BaseProcess]:

@@ -17,7 +17,6 @@ deliberately stricter than openpyxl: a file they do not pass goes the exact way.
 from __future__ import annotations
 
 import functools
-import io
 import re
 import warnings
 
@@ -25,8 +24,8 @@ from lxml import etree
 from openpyxl.packaging.workbook import WorkbookPackage
 from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.worksheet._reader import WorkSheetParser
 
+from ..base.internals import parse_worksheet
 from .feedback_styles import MAIN, Unhandled
 
 _M = f"{{{MAIN}}}"
@@ -124,8 +123,7 @@ def _accepted(fragment: bytes) -> bool:
     try:
         with warnings.catch_warnings():  # openpyxl warns about parts it drops; the patch keeps them
             warnings.simplefilter("ignore")
-            for _ in WorkSheetParser(io.BytesIO(xml), []).parse():
-                pass
+            parse_worksheet(xml)
     except Exception:  # noqa: BLE001 - whatever openpyxl raises, it would raise on load
         return False
     return True
