@@ -113,7 +113,7 @@ class Patcher:
         old.element.getparent().remove(old.element)
         self.book_rels.remove(old.element.get(_RID, ""))
         self.pkg.drop(old.part)
-        for name in self.book.iterfind(f"{_M}definedNames/{_M}definedName"):
+        for name in list(self.book.iterfind(f"{_M}definedNames/{_M}definedName")):
             if name.get("localSheetId") == str(n):
                 name.getparent().remove(name)
         self.sheets.pop()
