@@ -22,11 +22,24 @@ from ..spec.schemas import schema_for_year
 from .evaluate import FAIL, Outcome, evaluate, flatten
 from .issues import Issue, sort_issues
 from .rule_text import compare_text
+from .schema_fast import compile_check
 
 
 def _validator(model: Model) -> Draft202012Validator:
     validator: Draft202012Validator = model._cached("validator", lambda: Draft202012Validator(model.json_schema))
     return validator
+
+
+def _valid_fast(model: Model, report: Any) -> bool:
+    """True only when the compiled check (compiled once per model) says valid; False means "ask
+    jsonschema", which alone produces issues, so a wrong False costs time, never a verdict."""
+    check = model._cached("schema_fast", lambda: compile_check(_validator(model)))
+    if check is None:
+        return False
+    try:
+        return bool(check(report))
+    except Exception:  # e.g. a comparison jsonschema itself would raise on: let it do so
+        return False
 
 
 def decimals_of(value: Any) -> int:
@@ -59,6 +72,8 @@ def _plain(v: Any) -> Any:
 
 def schema_issues(model: Model, report: Any) -> list[Issue]:
     """jsonschema errors as Issues, one per problem, named by field label and pointer."""
+    if _valid_fast(model, report):
+        return []
     out: list[Issue] = []
     fields = model.by_pointer
     for err in _validator(model).iter_errors(report):
