@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..base.pointers import put, resolve
+from ..base.pointers import parts, resolve
 from ..spec.model import Model
 from ..spec.rules import (
     Compare,
@@ -245,9 +245,19 @@ def previous_pointers(model: Model) -> list[str]:
 
 
 def unflatten(model: Model, values: Mapping[str, Any]) -> dict[str, Any]:
-    """pointer -> value back to nested report JSON, in schema field order."""
+    """pointer -> value back to nested report JSON, in schema field order (`put` on each pointer,
+    its parts split once per model)."""
     root: dict[str, Any] = {}
-    for f in model.fields:
-        if f.pointer in values:
-            put(root, f.pointer, values[f.pointer])
+    paths = model._cached("pointer_parts", lambda: tuple((f.pointer, *_split(f.pointer)) for f in model.fields))
+    for pointer, path, last in paths:
+        if pointer in values:
+            node = root
+            for part in path:
+                node = node.setdefault(part, {})
+            node[last] = values[pointer]
     return root
+
+
+def _split(pointer: str) -> tuple[tuple[str, ...], str]:
+    *path, last = parts(pointer)
+    return tuple(path), last

@@ -140,7 +140,7 @@ def _merge_checks(model: Model, cell_issues: list[Issue], checks: list[Issue]) -
     warned = {i.pointer for i in cell_issues}
     bad = {i.pointer for i in cell_issues if i.severity == "error"}
     derived = model.derived
-    consequences = {p for p, expr in derived.items() if bad.intersection(input_refs(refs_of(expr), derived))}
+    consequences = {p for p, expr in derived.items() if bad and bad.intersection(input_refs(refs_of(expr), derived))}
     escalate = {i.pointer for i in checks if i.pointer in warned - bad and i.severity == "error"}
     out = [
         dataclasses.replace(i, severity="error") if i.pointer in escalate and i.code == "BLANK_CELL" else i
@@ -245,7 +245,7 @@ def _read(
     issues = _place(issues, layout)
     if damage:
         issues = [i for i in issues if i.sheet not in damage or i.code == "TEMPLATE_DAMAGED"]
-    cells = {p: fc.box.where for p, fc in layout.fields.items()}
+    cells = dict(model._cached("cells", lambda: {p: fc.box.where for p, fc in layout.fields.items()}))
     return ReadResult(
         report, sort_issues(list(dict.fromkeys(issues)), layout.sheet_names), identity, model, cells, values
     )
