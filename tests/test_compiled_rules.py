@@ -128,6 +128,7 @@ RAW = st.one_of(
     st.builds(RawCell, st.floats(allow_nan=True, allow_infinity=True)),
     st.builds(RawCell, st.sampled_from([dt.date(2024, 1, 1), ForgedValue("12")])),
     st.builds(RawCell, st.integers(0, 100), st.sampled_from(["1+1", "SUM(A1:A2)", "12"])),
+    st.sampled_from([RawCell(), RawCell(None, None, 12), RawCell(None, "SUM(A1:A2)", 3), RawCell("\t")]),
 )
 
 

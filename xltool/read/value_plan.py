@@ -51,11 +51,17 @@ def value_plan(model: Model, layout: Layout, strict: bool) -> tuple[CellPlan, ..
 
 
 def coercer(f: Field, strict: bool) -> Coercer:
-    """`coerce(raw, f, strict=strict)`, with a short path for a plain int that passes every check of
-    `coerce._check_number`: within ±2^53, not below the field's minimum (0 for a non-negative kind)
-    and not above its maximum. Anything else, bool and int subclasses included, takes the full table."""
+    """`coerce(raw, f, strict=strict)`, with two short paths. An empty cell (no value, no formula):
+    `coerce` looks at nothing else of such a cell, so its answer is worked out once here and handed
+    out as a copy. A plain int, in a number field, that passes every check of `coerce._check_number`:
+    within ±2^53, not below the field's minimum (0 for a non-negative kind) and not above its
+    maximum. Anything else, bool and int subclasses included, takes the full table."""
+    empty = coerce(RawCell(), f, strict=strict)
+    empty_value, empty_problems = empty.value, tuple(empty.problems)
 
     def full(raw: RawCell) -> Coerced:
+        if raw.value is None and raw.formula is None:
+            return Coerced(empty_value, list(empty_problems))
         return coerce(raw, f, strict=strict)
 
     if not f.numeric:
@@ -68,6 +74,6 @@ def coercer(f: Field, strict: bool) -> Coercer:
         v = raw.value
         if type(v) is int and raw.formula is None and lowest <= v <= highest:
             return Coerced(v, [])
-        return coerce(raw, f, strict=strict)
+        return full(raw)
 
     return number
