@@ -23,6 +23,8 @@ from jsonschema import Draft202012Validator
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 Check = Callable[[Any], bool]
+IsType = Callable[[Any, str], bool]
+Record = dict[int, tuple[Any, Check]]  # id(subschema) -> (subschema, its check), for `prune`
 
 # Keywords that never assert anything for Draft202012Validator without a format checker.
 _ANNOTATIONS = {
@@ -36,7 +38,39 @@ class Unsupported(Exception):
     """The schema uses something this compiler does not reproduce exactly: use jsonschema only."""
 
 
-def compile_check(validator: Draft202012Validator) -> Check | None:
+class FastSchema:
+    """The compiled check of a whole schema (call it with an instance), and `prune`."""
+
+    def __init__(self, check: Check, record: Record) -> None:
+        self._check, self._record = check, record
+
+    def __call__(self, instance: Any) -> bool:
+        return self._check(instance)
+
+    def prune(self, schema: Any, instance: Any) -> Any:
+        """A copy of `schema` in which every property whose value the compiled check finds valid has
+        the subschema `true`. jsonschema yields no error for such a value under either schema, and
+        everything else (the property names for `additionalProperties`, the order of keywords and
+        of properties, the subschemas that do fail) is the same objects, so `iter_errors` on the
+        copy yields the same errors in the same order, without descending into the valid parts."""
+        props = schema.get("properties") if isinstance(schema, dict) else None
+        if not isinstance(props, dict) or type(instance) is not dict:
+            return schema
+        kept: dict[str, Any] = {}
+        for name, sub in props.items():
+            hit = self._record.get(id(sub))
+            if name not in instance or hit is None or hit[0] is not sub:
+                kept[name] = sub
+                continue
+            try:
+                valid = hit[1](instance[name])
+            except Exception:  # jsonschema decides, on the subschema as it is
+                valid = False
+            kept[name] = True if valid else self.prune(sub, instance[name])
+        return {**schema, "properties": kept}
+
+
+def compile_check(validator: Draft202012Validator) -> FastSchema | None:
     """A function instance -> bool that agrees with `validator.is_valid`, or None when the schema
     holds anything outside the compiled subset. Types are checked by the validator's own checker."""
     schema = validator.schema
@@ -45,12 +79,13 @@ def compile_check(validator: Draft202012Validator) -> Check | None:
     if isinstance(schema, dict) and schema.get("$schema", DRAFT_2020_12) != DRAFT_2020_12:
         return None  # the keywords would be read by another draft's rules
     try:
-        return _compile(schema, validator.is_type, root=True)
+        record: dict[int, tuple[Any, Check]] = {}
+        return FastSchema(_compile(schema, validator.is_type, record, root=True), record)
     except Unsupported:
         return None
 
 
-def _is_object(v: Any, is_type: Callable[[Any, str], bool]) -> bool:
+def _is_object(v: Any, is_type: IsType) -> bool:
     return type(v) is dict or is_type(v, "object")
 
 
@@ -58,7 +93,7 @@ def _number(value: Any) -> bool:
     return type(value) in (int, float)
 
 
-def _compile(schema: Any, is_type: Callable[[Any, str], bool], *, root: bool = False) -> Check:
+def _compile(schema: Any, is_type: IsType, record: Record, *, root: bool = False) -> Check:
     if schema is True:
         return lambda _v: True
     if schema is False:
@@ -71,7 +106,7 @@ def _compile(schema: Any, is_type: Callable[[Any, str], bool], *, root: bool = F
             if key in ("$schema", "$id") and not root:  # a new resource inside: leave it to jsonschema
                 raise Unsupported(key)
             continue
-        checks.append(_keyword(key, value, schema, is_type))
+        checks.append(_keyword(key, value, schema, is_type, record))
     if not checks:
         return lambda _v: True
     if len(checks) == 1:
@@ -106,7 +141,7 @@ def _count_leaf(schema: dict[str, Any], whole: Check) -> Check | None:
     return check
 
 
-def _keyword(key: str, value: Any, schema: dict[str, Any], is_type: Callable[[Any, str], bool]) -> Check:
+def _keyword(key: str, value: Any, schema: dict[str, Any], is_type: IsType, record: Record) -> Check:
     if key == "type":
         return _type(value, is_type)
     if key in _NUMBER_BOUNDS:
@@ -135,7 +170,8 @@ def _keyword(key: str, value: Any, schema: dict[str, Any], is_type: Callable[[An
     if key == "properties":
         if not isinstance(value, dict):
             raise Unsupported(key)
-        subs = tuple((name, _compile(sub, is_type)) for name, sub in value.items())
+        subs = tuple((name, _compile(sub, is_type, record)) for name, sub in value.items())
+        record.update((id(sub), (sub, check)) for (_name, check), sub in zip(subs, value.values(), strict=True))
 
         def properties(v: Any) -> bool:
             if not _is_object(v, is_type):
@@ -147,11 +183,11 @@ def _keyword(key: str, value: Any, schema: dict[str, Any], is_type: Callable[[An
 
         return properties
     if key == "additionalProperties":
-        return _additional(value, schema, is_type)
+        return _additional(value, schema, is_type, record)
     raise Unsupported(key)
 
 
-def _type(value: Any, is_type: Callable[[Any, str], bool]) -> Check:
+def _type(value: Any, is_type: IsType) -> Check:
     names = [value] if isinstance(value, str) else value
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise Unsupported("type")
@@ -176,7 +212,7 @@ def _type(value: Any, is_type: Callable[[Any, str], bool]) -> Check:
     return check
 
 
-def _bound(op: str, limit: float, is_type: Callable[[Any, str], bool]) -> Check:
+def _bound(op: str, limit: float, is_type: IsType) -> Check:
     """The comparison jsonschema makes, failing when it fails (`instance < minimum` etc.)."""
     if op == "lt":
         return lambda v: not (is_type(v, "number") and v < limit)
@@ -187,7 +223,7 @@ def _bound(op: str, limit: float, is_type: Callable[[Any, str], bool]) -> Check:
     return lambda v: not (is_type(v, "number") and v >= limit)
 
 
-def _additional(value: Any, schema: dict[str, Any], is_type: Callable[[Any, str], bool]) -> Check:
+def _additional(value: Any, schema: dict[str, Any], is_type: IsType, record: Record) -> Check:
     if "patternProperties" in schema:
         raise Unsupported("patternProperties")
     props = schema.get("properties", {})
@@ -196,5 +232,5 @@ def _additional(value: Any, schema: dict[str, Any], is_type: Callable[[Any, str]
     known = frozenset(props)
     if value is False:
         return lambda v: not _is_object(v, is_type) or known.issuperset(v)
-    sub = _compile(value, is_type)
+    sub = _compile(value, is_type, record)
     return lambda v: not _is_object(v, is_type) or all(sub(v[k]) for k in v if k not in known)
