@@ -59,7 +59,7 @@ def _reference_derive(model: Model, values: dict[str, Any], keep: frozenset[str]
 
 
 @pytest.mark.parametrize("name", MODELS)
-@settings(max_examples=60, deadline=None, print_blob=False, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate])
 @given(data=st.data())
 def test_plans_match_the_tree(name: str, data: st.DataObject) -> None:
     model = load_model(name)
@@ -134,7 +134,7 @@ RAW = st.one_of(
 
 @pytest.mark.parametrize("name", MODELS)
 @pytest.mark.parametrize("strict", [False, True])
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(raw=RAW, index=st.integers(0, 10_000))
 def test_coercer_is_coerce(name: str, strict: bool, raw: RawCell, index: int) -> None:
     model = load_model(name)

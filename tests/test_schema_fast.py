@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 
@@ -133,7 +133,7 @@ def _edit(report: Any, path: list[str], how: str, value: Any) -> Any:
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, derandomize=True, database=None)
 @given(data=st.data())
 def test_edited_reports_agree(name: str, data: st.DataObject) -> None:
     model = load_model(name)
@@ -229,7 +229,7 @@ SCHEMAS = st.recursive(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1500, deadline=None, derandomize=True, database=None)
 @given(schema=SCHEMAS, instance=INSTANCES)
 def test_generated_schemas_and_instances_agree(schema: Any, instance: Any) -> None:
     _agree(schema, instance)
