@@ -60,7 +60,7 @@ def main() -> None:
     values = {p: (float(v) if type(v).__name__ == "Decimal" else v) for p, v in values.items()}
     options = TemplateOptions(year=2023, org_name="示例县城关镇人民政府", level="township", issue_date="2024-01-05")
     data, _ = write_template(model, TemplateOptions(**{**options.__dict__, "values": values}))
-    print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f}, n={args.n}")
+    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.1f}, n={args.n}")
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         files = {"xltool-written": t / "filled.xlsx"}
