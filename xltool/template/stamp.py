@@ -7,8 +7,9 @@ escaped as xlsxwriter escapes it, where the stand-ins are, and zipping the parts
 
 Speed never changes the file: a stamped template is byte-identical to `write_template`'s. The shape
 (everything else the writer looks at: schema, year, level, password, issue date, which texts are
-empty, every cell value and every rule outcome) is the cache key; the first file of each shape is
-also written directly and compared, and a shape whose stamped file differs is never stamped again.
+empty, every cell value and every rule outcome) is the cache key; the first file of each shape that
+can be stamped is also written directly and compared, and a shape whose stamped file differs is never
+stamped again.
 Text that xlsxwriter would treat specially (control characters, `_x` escapes, edge whitespace, very
 long text) and text that would merge with another shared string go the direct way.
 """
@@ -35,16 +36,18 @@ _FOOTER = re.compile(rb"<(oddFooter|evenFooter|firstFooter)>[^<]*</\1>")
 _OPEN = "\ue000".encode()  # opens every stand-in
 _SHARED = "xl/sharedStrings.xml"
 _SI = re.compile(rb"<si>.*?</si>", re.S)
-_CACHE_LIMIT = 32
+_CACHE_LIMIT = 64  # shapes kept (about 140 kB each)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Shape:
-    """One rendering with stand-ins: its zip parts, and its shared strings split by whether they hold one."""
+    """One rendering with stand-ins: its zip parts, its shared strings split by whether they hold one, and
+    whether a stamped file of it was found equal to the direct one (until then, files are written directly)."""
 
     parts: list[tuple[str, bytes]]
     fixed_strings: frozenset[bytes]
     stamped_strings: tuple[bytes, ...]
+    verified: bool = False
 
 
 _shapes: dict[tuple[Any, ...], _Shape | None] = {}  # None: this shape is written directly
@@ -88,21 +91,22 @@ def stamped_template(model: Model, opts: TemplateOptions) -> tuple[bytes, Identi
     )
     real = {_TOKENS[n].encode(): t for n, t in present.items()} | {_TOKENS[_SERIAL].encode(): identity.serial}
     if key not in _shapes:
-        if len(_shapes) >= _CACHE_LIMIT:
-            _shapes.clear()
+        while len(_shapes) >= _CACHE_LIMIT:
+            del _shapes[next(iter(_shapes))]  # the oldest shape
         stand_in_texts: dict[str, Any] = {n: _TOKENS[n] for n in present}
         ph_opts = replace(opts, **stand_in_texts)
         ph_identity = replace(make_identity(model, ph_opts), serial=_TOKENS[_SERIAL])
-        shape = _shape(_Writer(model, ph_opts, (stand_in, outcomes), ph_identity).write())
-        direct, _ = write_template(model, opts)
-        _shapes[key] = shape if shape is not None and _stamp(shape, real) == direct else None
-        counts["direct"] += 1
-        return direct, identity
+        _shapes[key] = _shape(_Writer(model, ph_opts, (stand_in, outcomes), ph_identity).write())
     shape = _shapes[key]
     data = None if shape is None else _stamp(shape, real)
-    if data is None:
+    if shape is None or data is None or not shape.verified:
         counts["direct"] += 1
-        return write_template(model, opts)
+        direct = write_template(model, opts)
+        if shape is not None and data is not None:  # the shape's first file that can be stamped: compare
+            shape.verified = data == direct[0]
+            if not shape.verified:
+                _shapes[key] = None
+        return direct
     counts["stamped"] += 1
     return data, identity
 
