@@ -102,6 +102,18 @@ def test_colliding_and_unusual_texts_are_written_directly() -> None:
         assert stamp.counts["direct"] == before + 1, opts.org_name
 
 
+def test_a_name_xlsxwriter_reads_as_a_footer_picture_is_written_directly() -> None:
+    """'&G' in a name (doubled to '&&G' in the footer) makes xlsxwriter drop the footer with a warning."""
+    model = load_model("annual-report-2021")
+    base = TemplateOptions(year=2025, issue_date="2026-01-05", level="township")
+    _same("annual-report-2021", replace(base, org_name="甲镇人民政府"))
+    for name in ("乙&G镇", "丙&[Picture]镇"):
+        with pytest.warns(UserWarning, match="footer images"):
+            direct = write_template(model, replace(base, org_name=name))
+        with pytest.warns(UserWarning, match="footer images"):
+            assert stamp.stamped_template(model, replace(base, org_name=name)) == direct
+
+
 @pytest.mark.parametrize("model_name", ["annual-report-2021", "annual-report-2019"])
 def test_templates_with_values_as_fill_writes_them(model_name: str) -> None:
     model = load_model(model_name)

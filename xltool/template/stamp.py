@@ -32,6 +32,7 @@ _TOKENS = {name: f"\ue000{i}\ue001" for i, name in enumerate((*TEXTS, _SERIAL))}
 _MAX_LEN = {"org_name": 60}  # the page footer (org name, '&' doubled) must stay within Excel's 255
 _DEFAULT_MAX = 200
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\ue000-\uf8ff\ufffe\uffff\ud800-\udfff]|_")
+_FOOTER_CODE = re.compile(r"&[G\[]")
 _FOOTER = re.compile(rb"<(oddFooter|evenFooter|firstFooter)>[^<]*</\1>")
 _OPEN = "\ue000".encode()  # opens every stand-in
 _SHARED = "xl/sharedStrings.xml"
@@ -55,6 +56,8 @@ counts = {"stamped": 0, "direct": 0}  # how the templates of this process were m
 
 
 def _plain(name: str, text: str) -> bool:
+    if name == "org_name" and _FOOTER_CODE.search(text):
+        return False  # xlsxwriter reads '&G' (a picture) even in '&&G' and then drops the footer
     return len(text) <= _MAX_LEN.get(name, _DEFAULT_MAX) and text == text.strip() and not _UNSAFE.search(text)
 
 
@@ -121,8 +124,8 @@ def _shape(data: bytes) -> _Shape | None:
             if sum(xml.count(t) for t in tokens) != in_footers:
                 return None
     strings = _SI.findall(dict(parts).get(_SHARED, b""))
-    if len(set(strings)) != len(strings):
-        return None
+    if len(set(strings)) != len(strings) or any(_OPEN in s and b"_" in s for s in strings):
+        return None  # '_' next to a text could make an `_xHHHH_` escape of the shared string
     fixed = frozenset(s for s in strings if _OPEN not in s)
     return _Shape(parts, fixed, tuple(s for s in strings if _OPEN in s))
 
