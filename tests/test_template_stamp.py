@@ -7,10 +7,13 @@ forms, empty optional fields, and templates with values (as `fill` writes them).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support import ROOT
 
 from xltool.base.errors import XltoolError
@@ -140,3 +143,30 @@ def test_roster_files_equal_direct_templates(tmp_path: Path) -> None:
         data, ident = write_template(model, opts)
         assert (tmp_path / w.file).read_bytes() == data
         assert w.serial == ident.serial
+
+
+_TEXT = st.lists(
+    st.sampled_from([*"甲乙镇 　&<>\"'_xG[]（）ＡＢ09-\n\t😀", "填报单位", "&G", "_x0041_", "甲镇人民政府"]), max_size=8
+).map("".join)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=_TEXT, code=_TEXT, contact=_TEXT, link=_TEXT, level=st.sampled_from(["township", "county"]))
+def test_any_texts_stamp_exactly_as_written_directly(name: str, code: str, contact: str, link: str, level: str) -> None:
+    """Whatever the organisation's texts, the stamped file is the direct one (or both refuse alike)."""
+    model = load_model("annual-report-2021")
+    base = TemplateOptions(year=2025, issue_date="2026-01-05", level=level, deadline="2026-01-31")
+    stamp.stamped_template(model, replace(base, org_name="甲镇人民政府"))  # the shape exists and is verified
+    stamp.stamped_template(model, replace(base, org_name="乙镇人民政府"))
+    opts = replace(base, org_name=name, org_code=code, contact=contact, portal_link=link)
+    found = []
+    for make in (write_template, stamp.stamped_template):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result: object = make(model, opts)
+            except XltoolError as exc:
+                result = exc.line("en")
+        found.append((result, [str(w.message) for w in caught]))
+    assert found[0] == found[1]
+
