@@ -24,7 +24,7 @@ from typing import Any
 
 from ..spec.identity import Identity
 from ..spec.model import Model
-from .writer import TemplateOptions, _Writer, make_identity, prepare_values, write_template
+from .writer import TemplateOptions, TemplateWriter, make_identity, prepare_values, write_template
 
 TEXTS = ("org_name", "org_code", "contact", "deadline", "portal_link")  # options that vary per organisation
 _SERIAL = "serial"
@@ -99,7 +99,7 @@ def stamped_template(model: Model, opts: TemplateOptions) -> tuple[bytes, Identi
         stand_in_texts: dict[str, Any] = {n: _TOKENS[n] for n in present}
         ph_opts = replace(opts, **stand_in_texts)
         ph_identity = replace(make_identity(model, ph_opts), serial=_TOKENS[_SERIAL])
-        _shapes[key] = _shape(_Writer(model, ph_opts, (stand_in, outcomes), ph_identity).write())
+        _shapes[key] = _shape(TemplateWriter(model, ph_opts, (stand_in, outcomes), ph_identity).write())
     shape = _shapes[key]
     data = None if shape is None else _stamp(shape, real)
     if shape is None or data is None or not shape.verified:

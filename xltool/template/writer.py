@@ -94,7 +94,7 @@ def prepare_values(model: Model, opts: TemplateOptions) -> tuple[dict[str, Any],
     return values, outcomes
 
 
-class _Writer:
+class TemplateWriter:
     """`prepared` and `identity`, when given, replace what the options would give (`template.stamp`
     writes a template with stand-ins for the organisation's text this way)."""
 
@@ -251,6 +251,6 @@ class _Writer:
 
 def write_template(model: Model, opts: TemplateOptions | None = None) -> tuple[bytes, Identity]:
     """The template as xlsx bytes, and the identity written into it."""
-    w = _Writer(model, opts or TemplateOptions())
+    w = TemplateWriter(model, opts or TemplateOptions())
     data = w.write()
     return data, w.identity
