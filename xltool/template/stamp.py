@@ -7,9 +7,9 @@ escaped as xlsxwriter escapes it, where the stand-ins are, and zipping the parts
 
 Speed never changes the file: a stamped template is byte-identical to `write_template`'s. The shape
 (everything else the writer looks at: schema, year, level, password, issue date, which texts are
-empty, every cell value and every rule outcome) is the cache key; the first file of each shape that
-can be stamped is also written directly and compared, and a shape whose stamped file differs is never
-stamped again.
+empty, every cell value and every rule outcome) is the cache key. A shape is rendered when its second
+file is asked for (a shape that never recurs costs nothing extra); its first file that can be stamped
+is also written directly and compared, and a shape whose stamped file differs is never stamped again.
 Text that xlsxwriter would treat specially (control characters, `_x` escapes, edge whitespace, very
 long text) and text that would merge with another shared string go the direct way.
 """
@@ -37,6 +37,7 @@ _FOOTER = re.compile(rb"<(oddFooter|evenFooter|firstFooter)>[^<]*</\1>")
 _OPEN = "\ue000".encode()  # opens every stand-in
 _SHARED = "xl/sharedStrings.xml"
 _SI = re.compile(rb"<si>.*?</si>", re.S)
+_SEEN_LIMIT = 4096
 _CACHE_LIMIT = 64  # shapes kept (about 140 kB each)
 
 
@@ -52,7 +53,8 @@ class _Shape:
 
 
 _shapes: dict[tuple[Any, ...], _Shape | None] = {}  # None: this shape is written directly
-counts = {"stamped": 0, "direct": 0}  # how the templates of this process were made (tests, benchmarks)
+_seen: set[tuple[Any, ...]] = set()  # shapes met once
+counts = {"stamped": 0, "direct": 0}  # how this process made its templates (tests, benchmarks)
 
 
 def _plain(name: str, text: str) -> bool:
@@ -93,6 +95,12 @@ def stamped_template(model: Model, opts: TemplateOptions) -> tuple[bytes, Identi
         tuple((k, o.state, repr(o.left), repr(o.right)) for k, o in outcomes.items()),
     )
     real = {_TOKENS[n].encode(): t for n, t in present.items()} | {_TOKENS[_SERIAL].encode(): identity.serial}
+    if key not in _shapes and key not in _seen:
+        if len(_seen) >= _SEEN_LIMIT:
+            _seen.clear()
+        _seen.add(key)  # a shape is made for its second file: one that never recurs costs nothing extra
+        counts["direct"] += 1
+        return write_template(model, opts)
     if key not in _shapes:
         while len(_shapes) >= _CACHE_LIMIT:
             del _shapes[next(iter(_shapes))]  # the oldest shape
