@@ -16,6 +16,7 @@ long text) and text that would merge with another shared string go the direct wa
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import zipfile
@@ -52,8 +53,8 @@ class _Shape:
     verified: bool = False
 
 
-_shapes: dict[tuple[Any, ...], _Shape | None] = {}  # None: this shape is written directly
-_seen: set[tuple[Any, ...]] = set()  # shapes met once
+_shapes: dict[bytes, _Shape | None] = {}  # None: this shape is written directly
+_seen: set[bytes] = set()  # shapes met once
 counts = {"stamped": 0, "direct": 0}  # how this process made its templates (tests, benchmarks)
 
 
@@ -82,7 +83,7 @@ def stamped_template(model: Model, opts: TemplateOptions) -> tuple[bytes, Identi
         counts["direct"] += 1
         return write_template(model, opts)  # a pre-fill other than the organisation's own text
     stand_in = {p: (_TOKENS[held[p]] if p in held else v) for p, v in values.items()}
-    key = (
+    shape_of = (
         model.name,
         model.version,
         model.digest,
@@ -94,6 +95,7 @@ def stamped_template(model: Model, opts: TemplateOptions) -> tuple[bytes, Identi
         tuple(stand_in.items()),
         tuple((k, o.state, repr(o.left), repr(o.right)) for k, o in outcomes.items()),
     )
+    key = hashlib.sha256(repr(shape_of).encode("utf-8")).digest()  # small, for the shapes met once
     real = {_TOKENS[n].encode(): t for n, t in present.items()} | {_TOKENS[_SERIAL].encode(): identity.serial}
     if key not in _shapes and key not in _seen:
         if len(_seen) >= _SEEN_LIMIT:
