@@ -10,8 +10,9 @@ Speed never changes the file: a stamped template is byte-identical to `write_tem
 empty, every cell value and every rule outcome) is the cache key. A shape is rendered when its second
 file is asked for (a shape that never recurs costs nothing extra); its first file that can be stamped
 is also written directly and compared, and a shape whose stamped file differs is never stamped again.
-Text that xlsxwriter would treat specially (control characters, `_x` escapes, edge whitespace, very
-long text) and text that would merge with another shared string go the direct way.
+Text that xlsxwriter treats specially (control characters, `_` as in its `_xHHHH_` escapes, spaces at
+either end, very long text, `&G` in a footer) and text that would merge with another shared string go
+the direct way.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ def stamped_template(model: Model, opts: TemplateOptions) -> tuple[bytes, Identi
 
 
 def _shape(data: bytes) -> _Shape | None:
+    """The rendering with stand-ins, kept when stand-ins sit only where `_stamp` puts the texts."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         parts = [(i.filename, z.read(i)) for i in z.infolist()]
     tokens = [t.encode() for t in _TOKENS.values()]
