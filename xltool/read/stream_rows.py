@@ -3,8 +3,13 @@
 Used by `stream.StreamSource`. The rules are openpyxl's (tests/test_read_equality.py holds the two
 engines to the same verdicts): rows come in document order and one numbered lower than a row
 already read is dropped; in a row, a cell past the last cell's column is dropped and a repeated
-column overwrites; numbers in a date format are dates; shared formulas are translated. The sheet
-is parsed incrementally and never past the last row the layout needs.
+column overwrites; numbers in a date format are dates; shared formulas are translated.
+
+Two ways to the rows, same rows: the exact path parses the sheet incrementally and never past the
+last row the layout needs (what decides where a damaged sheet fails). The fast path (`parse_sheet`)
+parses a small sheet whole in one C call, and is taken only when that parse succeeds and the rows
+are plain siblings: a well-formed document passes the incremental parse everywhere too, and its rows
+then end in document order, as the incremental parse reports them. Anything else takes the exact path.
 """
 
 from __future__ import annotations
@@ -21,11 +26,35 @@ from .scan import CellError, stored_value, unescape_ooxml
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _V, _F, _IS, _T, _R = (MAIN + t for t in ("row", "c", "v", "f", "is", "t", "r"))
 _SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
+FAST_SHEET_BYTES = 1024 * 1024  # larger sheets take the exact path: no whole tree of a big sheet in memory
 
 
 @cache
 def _parser() -> etree.XMLParser:
     return etree.XMLParser(remove_comments=True, **_SAFE)
+
+
+@cache
+def _sheet_parser() -> etree.XMLParser:
+    """iterparse's own settings (comments and processing instructions kept), so the tree is the one
+    the incremental parse builds."""
+    return etree.XMLParser(**_SAFE)
+
+
+def parse_sheet(data: bytes) -> list[Any] | None:
+    """The rows of a well-formed, small sheet whose rows are all children of one element, in
+    document order; None when anything is unusual (the caller then takes the exact path)."""
+    if len(data) > FAST_SHEET_BYTES:
+        return None
+    try:
+        root = etree.fromstring(data, _sheet_parser())
+    except Exception:  # damaged or hostile: the exact path finds out where, as it always did
+        return None
+    rows = list(root.iter(_ROW))
+    parent = rows[0].getparent() if rows else None
+    if any(row.getparent() is not parent for row in rows):
+        return None  # a row inside a row ends before its parent: only the incremental order is right
+    return rows
 
 
 def parse_xml(data: bytes) -> Any:
@@ -77,16 +106,19 @@ class SheetReader:
         self.cached = cached
         self.shared_formulae: dict[str | None, Any] = {}
 
-    def read(self, part: bytes, limit: int | None) -> dict[tuple[int, int], RawCell]:
+    def read(self, part: bytes, limit: int | None, rows: list[Any] | None = None) -> dict[tuple[int, int], RawCell]:
         """Rows in document order up to the last one the layout needs; like openpyxl's iterator it
-        never parses past that row, so whatever follows (conditional formats, junk) costs nothing."""
+        never parses past that row, so whatever follows (conditional formats, junk) costs nothing.
+        `rows`: the same rows from `parse_sheet`, when it took the sheet."""
         cells: dict[tuple[int, int], RawCell] = {}
         row_counter, counter = 0, 1
-        for _event, row in iter_ends(part, _ROW):
+        incremental = rows is None
+        for row in (row for _event, row in iter_ends(part, _ROW)) if rows is None else rows:
             r_attr = row.get("r")
             row_counter = _row_number(r_attr) if r_attr is not None else row_counter + 1
             parsed = self._row(row, row_counter)
-            row.clear(keep_tail=True)
+            if incremental:
+                row.clear(keep_tail=True)
             if limit is not None and row_counter > limit:
                 break
             if counter > row_counter:
