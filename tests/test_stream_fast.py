@@ -1,0 +1,90 @@
+"""The opening fast paths give what the exact paths give: the gate's inflated parts are byte for byte
+what zipfile reads (or are not handed on), and a sheet parsed whole gives the rows the incremental
+parse gives (or is left to it)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import hostile_templates as T
+import pytest
+
+from xltool.base.errors import InputFileError
+from xltool.read import stream_rows
+from xltool.read.reader import read_workbook
+from xltool.read.safety import sniff
+from xltool.read.stream_rows import SheetReader, parse_sheet
+
+
+def test_gate_parts_are_what_zipfile_reads(tmp_path: Path) -> None:
+    path = tmp_path / "filled.xlsx"
+    path.write_bytes(T.filled())
+    parts = sniff(path).parts
+    with zipfile.ZipFile(path) as zf:
+        assert parts == {name: zf.read(name) for name in zf.namelist()}
+
+
+def test_an_entry_zipfile_refuses_is_not_handed_on(tmp_path: Path) -> None:
+    """The local header names another file than the directory: the gate inflates it fine, zipfile
+    refuses it, and so the read still fails where it always failed (in the reader, not the gate)."""
+    data = T.filled()
+    part = b"xl/worksheets/sheet2.xml"
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        local = zf.getinfo(part.decode()).header_offset + 30  # the name in the local header
+    assert data[local : local + len(part)] == part
+    forged = data[:local] + part.upper() + data[local + len(part) :]
+    path = tmp_path / "forged.xlsx"
+    path.write_bytes(forged)
+    sniffed = sniff(path)
+    assert part.decode() not in sniffed.parts
+    assert set(sniffed.parts) == set(zipfile.ZipFile(io.BytesIO(forged)).namelist()) - {part.decode()}
+    with pytest.raises(InputFileError) as err:
+        read_workbook(path)
+    assert err.value.code == "UNREADABLE_WORKBOOK"
+
+
+M = '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{}</worksheet>'
+SHARED = ["甲", "乙"]
+SHEETS = {
+    "plain": '<sheetData><row r="1"><c r="A1"><v>1</v></c><c r="B1" t="s"><v>1</v></c></row></sheetData>',
+    "no refs": "<sheetData><row><c><v>1</v></c><c><v>2.5</v></c></row><row><c t='s'><v>0</v></c></row></sheetData>",
+    "comment in a value": '<sheetData><row r="1"><c r="A1"><v>1<!-- x -->2</v></c></row></sheetData>',
+    "rows backwards": '<sheetData><row r="3"><c r="A3"><v>3</v></c></row><row r="2"><c r="A2"><v>2</v></c></row></sheetData>',
+    "columns repeated": '<sheetData><row r="1"><c r="B1"><v>1</v></c><c r="A1"><v>2</v></c><c r="B1"><v>3</v></c></row></sheetData>',
+    "formula": '<sheetData><row r="1"><c r="A1"><f t="shared" si="0" ref="A1:A2">B1+1</f><v>2</v></c></row>'
+    '<row r="2"><c r="A2"><f t="shared" si="0"/><v>3</v></c></row></sheetData>',
+    "inline": '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x_x000D_y</t></is></c></row></sheetData>',
+}
+ODD = {
+    "nested rows": '<sheetData><row r="1"><c r="A1"><v>1</v></c><row r="2"><c r="A2"><v>2</v></c></row></row></sheetData>',
+    "rows in two places": '<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData><row r="2"><c r="A2"><v>2</v></c></row>',
+    "damage after the rows": '<sheetData><row r="1"><c r="A1"><v>1</v></c></row></sheetData><x>',
+}
+
+
+def _both(xml: str, limit: int | None) -> tuple[object, object]:
+    data = M.format(xml).encode()
+    fast = SheetReader(SHARED, (frozenset(), frozenset()), False, {}).read(data, limit, parse_sheet(data))
+    exact = SheetReader(SHARED, (frozenset(), frozenset()), False, {}).read(data, limit)
+    return fast, exact
+
+
+@pytest.mark.parametrize("name", sorted(SHEETS))
+@pytest.mark.parametrize("limit", [None, 1, 2])
+def test_a_sheet_parsed_whole_gives_the_incremental_rows(name: str, limit: int | None) -> None:
+    assert parse_sheet(M.format(SHEETS[name]).encode()) is not None
+    fast, exact = _both(SHEETS[name], limit)
+    assert fast == exact
+
+
+@pytest.mark.parametrize("name", sorted(ODD))
+def test_an_unusual_sheet_takes_the_exact_path(name: str) -> None:
+    assert parse_sheet(M.format(ODD[name]).encode()) is None
+
+
+def test_a_large_sheet_takes_the_exact_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = M.format(SHEETS["plain"]).encode()
+    monkeypatch.setattr(stream_rows, "FAST_SHEET_BYTES", len(data) - 1)
+    assert parse_sheet(data) is None
