@@ -17,6 +17,7 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
@@ -181,13 +182,25 @@ def _package_parts(read: Callable[[str], bytes], names: set[str]) -> Any:
     opening (the reader uses neither's content beyond the workbook part, but a workbook openpyxl
     refuses must be refused here too)."""
     from openpyxl.packaging.core import DocumentProperties
-    from openpyxl.packaging.manifest import Manifest
 
-    types = parse_xml(read("[Content_Types].xml"))
-    Manifest.from_tree(types)
+    data = read("[Content_Types].xml")
+    types = parse_xml(data)
+    (_manifest_checked if len(data) <= 65536 else _manifest_check)(data)  # a hostile part is not kept
     if "docProps/core.xml" in names:
         DocumentProperties.from_tree(parse_xml(read("docProps/core.xml")))
     return types
+
+
+def _manifest_check(data: bytes) -> None:
+    """openpyxl's check of [Content_Types].xml."""
+    from openpyxl.packaging.manifest import Manifest
+
+    Manifest.from_tree(parse_xml(data))
+
+
+# A pure function of the bytes, so a part that passed once passes again (a writer writes the same
+# part into every workbook); one that failed is never cached and fails again in the same way.
+_manifest_checked = lru_cache(maxsize=64)(_manifest_check)
 
 
 def _custom_properties(read: Callable[[str], bytes], names: set[str]) -> dict[str, str]:

@@ -25,6 +25,7 @@ from .scan import CellError, stored_value, unescape_ooxml
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _V, _F, _IS, _T, _R = (MAIN + t for t in ("row", "c", "v", "f", "is", "t", "r"))
+_PLAIN = frozenset(("n", "s", "b"))
 _SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
 FAST_SHEET_BYTES = 1024 * 1024  # larger sheets take the exact path: no whole tree of a big sheet in memory
 
@@ -144,9 +145,7 @@ class SheetReader:
     def _row(self, row: Any, row_number: int) -> list[tuple[int, int, RawCell | None]]:
         out = []
         col_counter = 0
-        for el in row:
-            if el.tag != _CELL:
-                continue
+        for el in row.iterchildren(_CELL):  # elements named <c> only, as `el.tag == _CELL` picks them
             ref = el.get("r")
             if ref:
                 r, c = _coordinate(ref)
@@ -158,9 +157,14 @@ class SheetReader:
         return out
 
     def _cell(self, el: Any, ref: str | None, r: int, c: int) -> RawCell | None:
-        kind = el.get("t", "n")
-        style = el.get("s", 0)
+        style = el.get("s")
         style_id = int(style) if style else 0
+        size = len(el)
+        if not size:
+            return None  # no <f>, <is> or <v>: nothing stored, whatever the type says
+        kind = el.get("t", "n")
+        if size == 1 and kind in _PLAIN and (v := el[0]).tag == _V:  # the common cell: one <v>
+            return self._value(kind, v.text, style_id)
         f = el.find(_F)
         if f is not None:
             return RawCell(None, self._formula(f, ref), self.cached.get((r - 1, c - 1)))
@@ -170,11 +174,8 @@ class SheetReader:
         text = el.findtext(_V) or None
         if text is None:
             return None
-        if kind in ("n", "s", "b"):
-            value = stored_value(kind, text, self.shared)
-            if kind == "n" and not isinstance(value, str) and style_id in self.dates:
-                return RawCell(_excel_date(value, self.mac, style_id in self.durations))
-            return RawCell(unescape_ooxml(value) if type(value) is str else value)
+        if kind in _PLAIN:
+            return self._value(kind, text, style_id)
         if kind == "e":
             return RawCell(CellError(text))
         if kind == "d":
@@ -182,6 +183,15 @@ class SheetReader:
 
             return RawCell(from_ISO8601(text))
         return RawCell(unescape_ooxml(text))  # "str" and anything else: text
+
+    def _value(self, kind: str, text: str | None, style_id: int) -> RawCell | None:
+        """A number, shared-string or boolean cell's stored <v> text."""
+        if not text:
+            return None
+        value = stored_value(kind, text, self.shared)
+        if kind == "n" and not isinstance(value, str) and style_id in self.dates:
+            return RawCell(_excel_date(value, self.mac, style_id in self.durations))
+        return RawCell(unescape_ooxml(value) if type(value) is str else value)
 
     def _formula(self, f: Any, ref: str | None) -> str:
         value = "=" + (f.text or "")
