@@ -71,6 +71,8 @@ def iter_ends(data: bytes, *tags: str) -> Any:
 def item_text(node: Any) -> str:
     """A string item's text as openpyxl's Text.content: the plain <t> then each run's <t>; phonetic
     runs (<rPh>) are left out."""
+    if len(node) == 1 and (t := node[0]).tag == _T:  # the common item: one plain <t>
+        return t.text or ""
     parts = [node.findtext(_T) or ""]
     parts += [r.findtext(_T) or "" for r in node.iterfind(_R)]
     return "".join(parts)
