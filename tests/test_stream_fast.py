@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import hostile_templates as T
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xltool.base.errors import InputFileError
-from xltool.read import stream_rows
+from xltool.read import scan, stream_rows
 from xltool.read.reader import read_workbook
 from xltool.read.safety import sniff
 from xltool.read.stream_rows import SheetReader, parse_sheet
@@ -88,3 +91,50 @@ def test_a_large_sheet_takes_the_exact_path(monkeypatch: pytest.MonkeyPatch) -> 
     data = M.format(SHEETS["plain"]).encode()
     monkeypatch.setattr(stream_rows, "FAST_SHEET_BYTES", len(data) - 1)
     assert parse_sheet(data) is None
+
+
+def reference_scan(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
+    """scan_sheet_xml as it was written first: the pattern tried everywhere, every attribute parsed."""
+    cached = {}
+    for m in scan._FORMULA_CELL.finditer(xml):
+        attrs = scan._attrs(m.group(1))
+        pos = scan.parse_ref(attrs.get("r", ""))
+        if pos is not None:
+            cached[pos] = scan._cached(attrs.get("t", "n"), m.group(2).decode("utf-8", "replace"))
+    prot = scan._PROT_RE.search(xml)
+    return cached, prot is not None and scan._attrs(prot.group(1)).get("sheet", "0").lower() in scan._TRUE
+
+
+CELLS = [b'<c r="A1">', b"<x:c r='C3' t='e'>", b"<c>", b'<c r="a:f ">', b"<c r='>'>", b'<c r="B2" s="3" t="str">']
+CELLS += [b'<c r="B2" t="b" s="1">', b'<c r="XFD1048576" t="inlineStr">', b'<c r="A0" s="1">', b'<c  r="D4">']
+FORMULAS = [b"<f>A1+1</f>", b"<f/>", b"<x:f t='shared' si='1'/>", b"<f>SUM(A1)</x:f>", b"<f>x<y</f>", b"<:f/>"]
+VALUES = [b"<v>1</v>", b"<x:v>2.5</x:v>", b"<v></v>", b"<v>&amp;</v>", b"<v>1", b"<v>#N/A</v>", b"<v>007</v>"]
+GAPS = [b"", b" ", b"\r\n\t", b"x", b"<!---->", b"<", b">", b":f ", b"</c>", b"<sheetProtection sheet='1'/>"]
+GAPS += [
+    b"<x:sheetProtection sheet='true'>",
+    b"<sheetProtection sheet='0'/>",
+    b"sheetProtection ",
+    b"<sheetProtectionX/>",
+]
+
+
+@settings(max_examples=500, derandomize=True, database=None)
+@given(st.lists(st.tuples(*(st.sampled_from(t) for t in (GAPS, CELLS, GAPS, FORMULAS, GAPS, VALUES))), max_size=8))
+def test_sheet_scan_is_the_reference_scan(cells: list[tuple[bytes, ...]]) -> None:
+    xml = b"".join(b"".join(cell) for cell in cells)
+    expected, protected = reference_scan(xml)
+    found, found_protected = scan.scan_sheet_xml(xml)
+    assert (repr(list(found.items())), found_protected) == (repr(list(expected.items())), protected)
+
+
+def test_sheet_scan_of_real_sheets() -> None:
+    for data in (T.filled(), T.filled(T.M19)):
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            sheets = [zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/")]
+        assert any(scan.scan_sheet_xml(xml)[0] for xml in sheets)
+        for xml in sheets:
+            found = scan.scan_sheet_xml(xml)
+            assert (repr(list(found[0].items())), found[1]) == (
+                repr(list(reference_scan(xml)[0].items())),
+                reference_scan(xml)[1],
+            )
