@@ -95,6 +95,7 @@ class StreamSource:
         self._rows: dict[str, int] = {}
         self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
         self._protected: dict[str, bool] = {}
+        self._values: dict[tuple[str, str, int], RawCell | None] = {}  # shared by the sheets' readers
 
     def _check_head(self, part: str) -> None:
         """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
@@ -156,7 +157,7 @@ class StreamSource:
         part = self._part(sheet)
         with _engine(sheet):
             cached, self._protected[sheet] = scan_sheet_xml(part)
-            reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached)
+            reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached, self._values)
             cells = reader.read(part, self._rows.get(sheet), self._fast.get(self._paths[sheet]))
         self._cells[sheet] = cells
         return cells

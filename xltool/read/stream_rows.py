@@ -104,9 +104,13 @@ class SheetReader:
         styles: tuple[frozenset[int], frozenset[int]],
         mac: bool,
         cached: dict[tuple[int, int], Any],
+        values: dict[tuple[str, str, int], RawCell | None] | None = None,
     ) -> None:
         self.shared, (self.dates, self.durations), self.mac = shared, styles, mac
         self.cached = cached
+        # (type, stored text, style) -> the cell: a pure function of the three within one workbook
+        # (its shared strings, date styles and epoch), and most values recur (zeros, labels' strings)
+        self.values = {} if values is None else values
         self.shared_formulae: dict[str | None, Any] = {}
 
     def read(self, part: bytes, limit: int | None, rows: list[Any] | None = None) -> dict[tuple[int, int], RawCell]:
@@ -190,10 +194,16 @@ class SheetReader:
         """A number, shared-string or boolean cell's stored <v> text."""
         if not text:
             return None
-        value = stored_value(kind, text, self.shared)
+        key = (kind, text, style_id)
+        if key in self.values:
+            return self.values[key]
+        value = stored_value(kind, text, self.shared)  # what cannot be cast raises, and is not kept
         if kind == "n" and not isinstance(value, str) and style_id in self.dates:
-            return RawCell(_excel_date(value, self.mac, style_id in self.durations))
-        return RawCell(unescape_ooxml(value) if type(value) is str else value)
+            cell = RawCell(_excel_date(value, self.mac, style_id in self.durations))
+        else:
+            cell = RawCell(unescape_ooxml(value) if type(value) is str else value)
+        self.values[key] = cell
+        return cell
 
     def _formula(self, f: Any, ref: str | None) -> str:
         value = "=" + (f.text or "")
