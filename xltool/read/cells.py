@@ -275,7 +275,7 @@ class CalamineSource:
 
 
 def open_source(
-    data: bytes, kind: str, *, reference: bool = False, parts: Mapping[str, bytes] | None = None
+    data: bytes, kind: str, *, reference: bool = False, parts: Mapping[str, bytes | None] | None = None
 ) -> CellSource:
     """The engine for a sniffed kind: lxml streaming for xlsx/xlsm (openpyxl with `reference`);
     `parts` are zip entries the safety gate already inflated (`Sniffed.parts`)."""

@@ -71,8 +71,9 @@ class Sniffed:
     size: int
     sha256: str
     data: bytes
-    # entry name -> its inflated bytes, exactly what `zipfile.ZipFile(data).read(name)` returns
-    parts: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    # every zip entry -> its inflated bytes, exactly what `zipfile.ZipFile(data).read(name)` returns,
+    # or None where the reader inflates it itself (not XML, past MAX_KEPT, or zipfile objects to it)
+    parts: dict[str, bytes | None] = field(default_factory=dict, repr=False, compare=False)
 
 
 def open_zip_checked(data: bytes, path: str | None = None) -> zipfile.ZipFile:
@@ -128,12 +129,14 @@ def _inflate(data: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
         yield d.decompress(buf, CHUNK)
 
 
-def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> tuple[dict[str, bytes], dict[str, bytes]]:
+def _stream_check(
+    zf: zipfile.ZipFile, data: bytes, path: str | None
+) -> tuple[dict[str, bytes], dict[str, bytes | None]]:
     """Inflate every entry, one chunk at a time, counting real bytes against the caps and
     scanning XML for DTDs; returns the heads of `mimetype` and `[Content_Types].xml`, and the
     XML entries as `zipfile` would read them (see `_kept`)."""
     heads: dict[str, bytes] = {}
-    parts: dict[str, bytes] = {}
+    parts: dict[str, bytes | None] = {}
     view, total, counts, kept = memoryview(data), 0, Counter[bytes](), 0
     for info in zf.infolist():
         name, size, crc, tail, utf16 = info.filename, 0, 0, b"", False
@@ -171,6 +174,7 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> tuple[d
             raise refuse("BROKEN_ZIP", path, reason="entry", entry=name, error=repr(exc)) from None
         if size != info.file_size or crc != info.CRC:
             raise refuse("BROKEN_ZIP", path, reason="size_or_crc_mismatch", entry=name)
+        parts[name] = None
         if is_xml and kept + size <= MAX_KEPT and _kept(zf, info):
             parts[name], kept = b"".join(chunks), kept + size
     return heads, parts
@@ -278,7 +282,7 @@ def sniff(path: str | os.PathLike[str], *, max_file_bytes: int = MAX_FILE_BYTES)
         raise refuse("FILE_TOO_LARGE", p, size=size, limit=max_file_bytes)
     if not data:
         raise refuse("EMPTY_FILE", p, size=0)
-    parts: dict[str, bytes] = {}
+    parts: dict[str, bytes | None] = {}
     if is_zip(data):
         with open_zip_checked(data, p) as zf:
             heads, parts = _stream_check(zf, data, p)

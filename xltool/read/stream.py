@@ -40,19 +40,26 @@ class StreamSource:
     formulas_known = True
     protection_known = True
 
-    def __init__(self, data: bytes, parts: Mapping[str, bytes] | None = None) -> None:
-        self._parts = parts or {}  # entries the safety gate already inflated, as zipfile reads them
-        with _engine():
-            self._zip = zipfile.ZipFile(io.BytesIO(data))
+    def __init__(self, data: bytes, parts: Mapping[str, bytes | None] | None = None) -> None:
+        # the safety gate's `Sniffed.parts`: every entry, inflated as zipfile reads it or None; with
+        # them the zip is opened only if a part must be inflated here (the gate opened it already)
+        self._data, self._parts = data, parts or {}
+        self._archive: zipfile.ZipFile | None = None
         try:
+            with _engine():
+                self._names = set(self._parts) if self._parts else set(self._zip().namelist())
             self._open()
         except BaseException:
-            self._zip.close()
+            self.close()
             raise
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self._archive is None:
+            self._archive = zipfile.ZipFile(io.BytesIO(self._data))
+        return self._archive
 
     def _open(self) -> None:
         with _engine():
-            self._names = set(self._zip.namelist())
             types = _package_parts(self._read, self._names)
             overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterfind(_CT + "Override")}
             defaults = {d.get("ContentType") for d in types.iterfind(_CT + "Default")}
@@ -110,7 +117,7 @@ class StreamSource:
 
     def _read(self, name: str) -> bytes:
         found = self._parts.get(name)
-        return found if found is not None else self._zip.read(name)
+        return found if found is not None else self._zip().read(name)
 
     def _rels(self, part: str, required: bool = False) -> dict[str, str]:
         folder, base = posixpath.split(part)
@@ -175,7 +182,8 @@ class StreamSource:
         return protected_sheets(self._order, self._protected, self._part)
 
     def close(self) -> None:
-        self._zip.close()
+        if self._archive is not None:
+            self._archive.close()
 
 
 def _package_parts(read: Callable[[str], bytes], names: set[str]) -> Any:
