@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from xltool.base.errors import InputFileError
-from xltool.read import scan, stream_rows
+from xltool.read import properties, scan, stream_rows
 from xltool.read.reader import read_workbook
 from xltool.read.safety import sniff
 from xltool.read.stream_rows import SheetReader, parse_sheet
@@ -139,3 +139,37 @@ def test_sheet_scan_of_real_sheets() -> None:
                 repr(list(reference_scan(xml)[0].items())),
                 reference_scan(xml)[1],
             )
+
+
+PROLOG = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+ROOT = (
+    '<Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/custom-properties" '
+    'xmlns:vt="http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+)
+PROP = (
+    '<property fmtid="{{D5CDD505-2E9C-101B-9397-08002B2CF9AE}}" pid="{}" name="{}"><vt:lpwstr>{}</vt:lpwstr></property>'
+)
+TEXT = st.text(alphabet="ab 示例县\"'\t\n\r&<>;]\x01\ufffe\u00a0_x", max_size=6)
+
+
+@settings(max_examples=400, derandomize=True, database=None)
+@given(
+    st.lists(st.tuples(TEXT, TEXT), max_size=4),
+    st.integers(0, 300),
+    st.sampled_from(["", "\n", "&amp;", "<!---->", " "]),
+)
+def test_plain_custom_properties_are_openpyxls(props: list[tuple[str, str]], at: int, insert: str) -> None:
+    """Where the direct reading answers, openpyxl gives the same properties (and does not refuse)."""
+    text = PROLOG + ROOT + "".join(PROP.format(i + 2, n, v) for i, (n, v) in enumerate(props)) + "</Properties>"
+    text = text[:at] + insert + text[at:]
+    data = text.encode("utf-8", "surrogatepass")
+    plain = properties.plain_properties(data)
+    if plain is not None:
+        assert list(plain.items()) == list(properties.openpyxl_properties(data).items())
+
+
+def test_the_templates_properties_take_the_plain_reading() -> None:
+    with zipfile.ZipFile(io.BytesIO(T.filled())) as zf:
+        data = zf.read("docProps/custom.xml")
+    plain = properties.plain_properties(data)
+    assert plain is not None and plain["xltool.org_name"] and plain == properties.openpyxl_properties(data)

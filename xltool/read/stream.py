@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
+from .properties import custom_properties
 from .scan import protected_sheets, scan_sheet_xml
 from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_sheet, parse_xml
 
@@ -214,17 +215,4 @@ _manifest_checked = lru_cache(maxsize=64)(_manifest_check)
 
 def _custom_properties(read: Callable[[str], bytes], names: set[str]) -> dict[str, str]:
     """Custom document properties (the template identity) as openpyxl reads them: name -> text."""
-    if "docProps/custom.xml" not in names:
-        return {}
-    import warnings
-
-    from openpyxl.packaging.custom import CustomPropertyList
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about, and skips, properties of unknown types
-        props = CustomPropertyList.from_tree(parse_xml(read("docProps/custom.xml")))
-    out: dict[str, str] = {}
-    for prop in props:
-        value = getattr(prop, "value", None)
-        out[str(prop.name)] = "" if value is None else str(value)
-    return out
+    return custom_properties(read("docProps/custom.xml")) if "docProps/custom.xml" in names else {}
