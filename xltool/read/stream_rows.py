@@ -79,7 +79,13 @@ def item_text(node: Any) -> str:
 
 
 def date_styles(data: bytes) -> tuple[frozenset[int], frozenset[int]]:
-    """Indices of the cell formats that make openpyxl read a number as a date / a duration."""
+    """Indices of the cell formats that make openpyxl read a number as a date / a duration. A pure
+    function of the bytes, and one writer writes the same styles into every workbook: remembered
+    for small parts (what raises is never remembered, and raises again)."""
+    return _date_styles_seen(data) if len(data) <= 65536 else _date_styles(data)
+
+
+def _date_styles(data: bytes) -> tuple[frozenset[int], frozenset[int]]:
     from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
 
     root = parse_xml(data)
@@ -93,6 +99,9 @@ def date_styles(data: bytes) -> tuple[frozenset[int], frozenset[int]]:
         if is_timedelta_format(fmt):
             durations.add(idx)
     return frozenset(dates), frozenset(durations)
+
+
+_date_styles_seen = lru_cache(maxsize=32)(_date_styles)
 
 
 class SheetReader:
