@@ -5,14 +5,18 @@ parse gives (or is left to it)."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hostile_files as H
 import hostile_templates as T
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from read_equality import verdict
 
 from xltool.base.errors import InputFileError
 from xltool.read import properties, scan, stream_rows
@@ -173,3 +177,42 @@ def test_the_templates_properties_take_the_plain_reading() -> None:
         data = zf.read("docProps/custom.xml")
     plain = properties.plain_properties(data)
     assert plain is not None and plain["xltool.org_name"] and plain == properties.openpyxl_properties(data)
+
+
+def _rows_edited(change: Callable[[list[str]], list[str]]) -> bytes:
+    """A filled template whose every row's cells (of the sheet holding the most rows) are changed."""
+    data = T.filled()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        part = max((n for n in zf.namelist() if n.startswith("xl/worksheets/")), key=lambda n: zf.getinfo(n).file_size)
+        xml = zf.read(part).decode()
+
+    def row(m: re.Match[str]) -> str:
+        cells = re.findall(r"<c [^>]*/>|<c [^>]*>.*?</c>", m.group(2))
+        return m.group(1) + "".join(change(cells)) + "</row>"
+
+    return H.rezip(data, {part: re.sub(r"(<row [^>]*>)(.*?)</row>", row, xml).encode()})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda cells: cells[::-1],  # columns backwards: the last cell's column bounds the row
+        lambda cells: cells + cells[:1],  # the first column again at the end
+        lambda cells: cells[1:] + cells[:1],
+        lambda cells: [re.sub(r' r="[A-Z]+\d+"', "", c, count=1) for c in cells],  # no references
+    ],
+)
+def test_cells_out_of_order_read_as_openpyxl_reads_them(
+    tmp_path: Path, change: Callable[[list[str]], list[str]]
+) -> None:
+    path = tmp_path / "edited.xlsx"
+    path.write_bytes(_rows_edited(change))
+    fast, reference = _attempt(read_workbook, path), _attempt(lambda p: read_workbook(p, reference=True), path)
+    assert verdict(fast) == verdict(reference)
+
+
+def _attempt(fn: Callable[[Path], Any], path: Path) -> Any:
+    try:
+        return fn(path)
+    except InputFileError as exc:
+        return exc

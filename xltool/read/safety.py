@@ -40,7 +40,7 @@ MAX_ENTRIES = 2000
 MAX_RATIO = 200  # applies to entries larger than RATIO_MIN_SIZE
 RATIO_MIN_SIZE = 1024 * 1024
 CHUNK = 65536
-MAX_KEPT = 8 * 1024 * 1024  # inflated XML handed to the reader; past it the reader inflates again
+MAX_KEPT = 4 * 1024 * 1024  # inflated XML handed to the reader; past it the reader inflates again
 # What a parser builds an object for, counted while inflating (a filled template: ~1,000 cells,
 # 150 rows, 150 strings, 20 formats, 200 names, 8 sheets, 7,000 tags). Cheap to write, slow to
 # load: 300,000 cell formats in 25 MB of styles take openpyxl 11 s and 250 MB, 1,000 sheets 4 s.

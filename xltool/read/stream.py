@@ -32,7 +32,7 @@ _WORKBOOK_TYPES = [
     f"application/vnd.ms-excel.{kind}.main+xml" for kind in ("template.macroEnabled", "sheet.macroEnabled")
 ] + [f"application/vnd.openxmlformats-officedocument.spreadsheetml.{kind}.main+xml" for kind in ("template", "sheet")]
 _SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
-FAST_BYTES = 4 * 1024 * 1024  # sheet XML kept as parsed trees for one read; the rest is parsed incrementally
+FAST_BYTES = 2 * 1024 * 1024  # sheet XML kept as parsed trees for one read; the rest is parsed incrementally
 
 
 class StreamSource:

@@ -27,7 +27,7 @@ MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _ROW, _CELL, _V, _F, _IS, _T, _R = (MAIN + t for t in ("row", "c", "v", "f", "is", "t", "r"))
 _PLAIN = frozenset(("n", "s", "b"))
 _SAFE = {"resolve_entities": False, "no_network": True, "huge_tree": False}
-FAST_SHEET_BYTES = 1024 * 1024  # larger sheets take the exact path: no whole tree of a big sheet in memory
+FAST_SHEET_BYTES = 512 * 1024  # larger sheets take the exact path: no whole tree of a big sheet in memory
 
 
 @cache
@@ -132,7 +132,7 @@ class SheetReader:
         for row in (row for _event, row in iter_ends(part, _ROW)) if rows is None else rows:
             r_attr = row.get("r")
             row_counter = _row_number(r_attr) if r_attr is not None else row_counter + 1
-            parsed = self._row(row, row_counter)
+            parsed, rising = self._row(row, row_counter)
             if incremental:
                 row.clear(keep_tail=True)
             if limit is not None and row_counter > limit:
@@ -141,6 +141,13 @@ class SheetReader:
                 continue  # a row number lower than one already read: openpyxl drops it
             counter = row_counter + 1
             if not parsed:
+                continue
+            if rising:  # every column in 1..last, none repeated, in order: nothing to drop or sort
+                for r, c, raw in parsed:
+                    if raw is not None:
+                        cells[(r - 1, c - 1)] = raw
+                if limit is not None and parsed[-1][0] >= limit:
+                    break
                 continue
             max_col = parsed[-1][1]
             last = 0
@@ -157,9 +164,11 @@ class SheetReader:
                 break
         return cells
 
-    def _row(self, row: Any, row_number: int) -> list[tuple[int, int, RawCell | None]]:
+    def _row(self, row: Any, row_number: int) -> tuple[list[tuple[int, int, RawCell | None]], bool]:
+        """The row's cells, and whether their columns rise strictly from 1 or more (as writers write them)."""
         out = []
-        col_counter = 0
+        col_counter = previous = 0
+        rising = True
         for el in row.iterchildren(_CELL):  # elements named <c> only, as `el.tag == _CELL` picks them
             ref = el.get("r")
             if ref:
@@ -168,8 +177,9 @@ class SheetReader:
             else:
                 col_counter += 1
                 r, c = row_number, col_counter
+            rising, previous = rising and c > previous, c
             out.append((r, c, self._cell(el, ref, r, c)))
-        return out
+        return out, rising
 
     def _cell(self, el: Any, ref: str | None, r: int, c: int) -> RawCell | None:
         style = el.get("s")
