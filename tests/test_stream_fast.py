@@ -216,3 +216,11 @@ def _attempt(fn: Callable[[Path], Any], path: Path) -> Any:
         return fn(path)
     except InputFileError as exc:
         return exc
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(st.from_regex(r"[A-Za-z]{0,4}[0-9]{0,9}\n?", fullmatch=True) | st.text(max_size=14))
+def test_remembered_references_parse_as_before(ref: str) -> None:
+    assert scan.parse_ref(ref) == scan._ref(ref)
+    name = f"'示例'!${ref}"
+    assert scan.parse_name_ref(name) == scan._name_ref(name)

@@ -71,9 +71,13 @@ _CANONICAL = {
 _VALUE_CELL = re.compile(rb"<" + _NS + rb"c\s([^<>]*)>\s*<" + _NS + rb"v(?:\s[^<>]*)?>([^<]*)</" + _NS + rb"v>")
 
 
-@lru_cache(maxsize=1 << 14)
 def parse_ref(ref: str) -> tuple[int, int] | None:
-    """'B4' -> (3, 1), 0-based; None for anything else (row numbers are at most 7 digits)."""
+    """'B4' -> (3, 1), 0-based; None for anything else (row numbers are at most 7 digits). Pure and
+    remembered: no reference is longer than 11 characters ('XFD1048576' and the newline `$` allows)."""
+    return _ref_seen(ref) if len(ref) <= 11 else None
+
+
+def _ref(ref: str) -> tuple[int, int] | None:
     m = _REF_RE.match(ref)
     if not m:
         return None
@@ -83,13 +87,24 @@ def parse_ref(ref: str) -> tuple[int, int] | None:
     return int(m.group(2)) - 1, col - 1
 
 
+_ref_seen = lru_cache(maxsize=1 << 14)(_ref)
+
+
 def parse_name_ref(ref: str) -> tuple[str, int, int] | None:
-    """A defined name's single-cell reference "'Sheet'!$B$4" -> ('Sheet', 3, 1); None otherwise."""
+    """A defined name's single-cell reference "'Sheet'!$B$4" -> ('Sheet', 3, 1); None otherwise.
+    Pure, and a template's ~200 names recur in every file made from it: short ones are remembered."""
+    return _name_ref_seen(ref) if len(ref) <= 300 else _name_ref(ref)
+
+
+def _name_ref(ref: str) -> tuple[str, int, int] | None:
     m = _NAME_REF.match(ref.strip().lstrip("="))
     pos = parse_ref(m.group(3) + m.group(4)) if m else None
     if m is None or pos is None:
         return None
     return (m.group(1) or "").replace("''", "'") or m.group(2), pos[0], pos[1]
+
+
+_name_ref_seen = lru_cache(maxsize=1 << 12)(_name_ref)
 
 
 def unescape_ooxml(text: str) -> str:
