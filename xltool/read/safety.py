@@ -221,7 +221,11 @@ def _classify_zip(zf: zipfile.ZipFile, heads: dict[str, bytes], path: str | None
     mime = heads.get("mimetype", b"").strip()
     if mime == _ODS_MIME:
         if "content.xml" in names:  # its size and CRC were checked while inflating
-            _dense_check(ods_cells(zf.read("content.xml")), path)
+            try:  # zipfile checks the local header the inflating pass did not (e.g. a forged name)
+                content = zf.read("content.xml")
+            except Exception as exc:  # noqa: BLE001 - hostile input: a refusal, never a traceback
+                raise refuse("BROKEN_ZIP", path, reason="entry", entry="content.xml", error=repr(exc)) from None
+            _dense_check(ods_cells(content), path)
         return "ods"
     if mime.startswith(b"application/vnd.oasis.opendocument") or "word/document.xml" in names:
         raise refuse("NOT_A_WORKBOOK", path, looks_like="word")
