@@ -90,6 +90,7 @@ class Package:
         self.names = set(self.zip.namelist())
         self.changed: dict[str, bytes] = {}
         self.dropped: set[str] = set()
+        self.parsed: set[str] = set()  # parts known to be well-formed
         self.types = self.parse("[Content_Types].xml")
         if self.types.tag != f"{{{CT}}}Types":
             raise Unhandled("content types: unknown namespace")
@@ -104,7 +105,9 @@ class Package:
         if name not in self.names:
             raise Unhandled(f"{name} is missing")
         try:
-            return etree.fromstring(self.zip.read(name), PARSER)
+            root = etree.fromstring(self.zip.read(name), PARSER)
+            self.parsed.add(name)
+            return root
         except etree.XMLSyntaxError as exc:
             raise Unhandled(f"{name}: {exc}") from None
 
@@ -158,7 +161,7 @@ class Package:
             if name in self.changed:
                 out.write(name, self.changed.pop(name))
             elif name not in self.dropped:
-                if name.endswith((".xml", ".rels")):
+                if name.endswith((".xml", ".rels")) and name not in self.parsed:
                     self.parse(name)  # copied unread, but a damaged part must not pass unseen
                 out.copy(name)
         for name, content in self.changed.items():
