@@ -48,6 +48,7 @@ HISTORY = "history"
 FEEDBACK = "feedback"
 OUTDATED = "outdated"
 
+
 class ArchiveBusy(XltoolError):
     """Another collect holds the archive lock."""
 
