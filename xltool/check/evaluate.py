@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..base.pointers import put, resolve
+from ..base.pointers import parts, resolve
 from ..spec.model import Model
 from ..spec.rules import (
     Compare,
@@ -27,6 +27,7 @@ from ..spec.rules import (
     input_refs,
     refs_of,
 )
+from .compiled_expr import Compiled, compile_expr
 
 PASS, FAIL, BLANK, SKIPPED = "pass", "fail", "blank", "skipped"
 
@@ -129,27 +130,103 @@ def evaluate(
     derived: Mapping[str, Expr] | None = None,
     previous: Mapping[str, Any] | None = None,
 ) -> list[Outcome]:
-    return [
-        evaluate_instance(rule, inst, values, level=level, derived=derived, previous=previous)
-        for rule in model.rules
-        for inst in rule.instances
-    ]
+    """Every rule instance; with no `derived` or the model's own, through the plan compiled once per
+    model (`_rule_plan`), which gives what `evaluate_instance` gives."""
+    plan = _rule_plan(model, bool(derived)) if not derived or derived is model.derived else None
+    if plan is None:
+        return [
+            evaluate_instance(rule, inst, values, level=level, derived=derived, previous=previous)
+            for rule in model.rules
+            for inst in rule.instances
+        ]
+    return [_run(step, values, level, previous) for step in plan]
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One rule instance with what `evaluate_instance` works out from the rule tree, done once."""
+
+    rule: Rule
+    inst: RuleInstance
+    previous_refs: tuple[str, ...]
+    inputs: tuple[str, ...]
+    op: str  # a comparison's operator; "" for Contains
+    left: Compiled  # a comparison's left side, or the argument of Contains
+    right: Compiled | None
+    text: str
+
+
+def _rule_plan(model: Model, expand: bool) -> tuple[_Step, ...] | None:
+    """Steps in `evaluate` order; `expand` as `derived=model.derived`, else as `derived=None`. None
+    (use `evaluate_instance`) when a check is of a type compiled here does not know."""
+
+    def make() -> tuple[_Step, ...] | None:
+        derived = model.derived if expand else {}
+        steps = []
+        for rule in model.rules:
+            for inst in rule.instances:
+                check = inst.check
+                inputs = tuple(input_refs(refs_of(check), derived))
+                if isinstance(check, Compare):
+                    left, right = compile_expr(check.left), compile_expr(check.right)
+                    steps.append(_Step(rule, inst, inst.previous_refs, inputs, check.op, left, right, ""))
+                elif isinstance(check, Contains):
+                    arg = compile_expr(check.arg)
+                    steps.append(_Step(rule, inst, inst.previous_refs, inputs, "", arg, None, check.text))
+                else:
+                    return None
+        return tuple(steps)
+
+    plan: tuple[_Step, ...] | None = model._cached(f"rule_plan:{expand}", make)
+    return plan
+
+
+def _run(s: _Step, values: Mapping[str, Any], level: str | None, previous: Mapping[str, Any] | None) -> Outcome:
+    """`evaluate_instance` for a compiled step, check by check in the same order."""
+    rule, inst = s.rule, s.inst
+    if rule.levels and level not in rule.levels:
+        return Outcome(rule, inst, SKIPPED)
+    if s.previous_refs and (previous is None or all(previous.get(p) is None for p in s.previous_refs)):
+        return Outcome(rule, inst, SKIPPED)
+    if all(values.get(p) in (None, "") for p in s.inputs):
+        return Outcome(rule, inst, BLANK)
+    if s.right is not None:
+        left, right = s.left(values, previous), s.right(values, previous)
+        ok = _compare(s.op, left, right)
+        return Outcome(rule, inst, PASS if ok else FAIL, _num(left), _num(right))
+    v = s.left(values, previous)
+    ok = isinstance(v, str) and s.text in v
+    return Outcome(rule, inst, PASS if ok else FAIL, v, s.text)
 
 
 def derive(model: Model, values: Mapping[str, Any], keep: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
     """Fill every derived total from its inputs (None when all its inputs are blank).
 
     Pointers in `keep` are left as given (a total typed over its formula): totals computed from
-    them use the given value, as the spreadsheet does."""
+    them use the given value, as the spreadsheet does. Expressions are compiled once per model."""
     out = dict(values)
-    derived = model.derived
-    for ptr in model.derived_order:
+    get = out.get
+    for ptr, inputs, compute in _derive_plan(model):
         if ptr in keep:
             continue
-        expr = derived[ptr]
-        inputs = input_refs(refs_of(expr), derived)
-        out[ptr] = None if all(out.get(p) is None for p in inputs) else eval_expr(expr, out)
+        for p in inputs:
+            if get(p) is not None:
+                out[ptr] = compute(out, None)
+                break
+        else:
+            out[ptr] = None
     return out
+
+
+def _derive_plan(model: Model) -> tuple[tuple[str, tuple[str, ...], Compiled], ...]:
+    def make() -> tuple[tuple[str, tuple[str, ...], Compiled], ...]:
+        derived = model.derived
+        return tuple(
+            (p, tuple(input_refs(refs_of(derived[p]), derived)), compile_expr(derived[p])) for p in model.derived_order
+        )
+
+    plan: tuple[tuple[str, tuple[str, ...], Compiled], ...] = model._cached("derive_plan", make)
+    return plan
 
 
 def flatten(model: Model, report: Mapping[str, Any]) -> dict[str, Any]:
@@ -168,9 +245,19 @@ def previous_pointers(model: Model) -> list[str]:
 
 
 def unflatten(model: Model, values: Mapping[str, Any]) -> dict[str, Any]:
-    """pointer -> value back to nested report JSON, in schema field order."""
+    """pointer -> value back to nested report JSON, in schema field order (`put` on each pointer,
+    its parts split once per model)."""
     root: dict[str, Any] = {}
-    for f in model.fields:
-        if f.pointer in values:
-            put(root, f.pointer, values[f.pointer])
+    paths = model._cached("pointer_parts", lambda: tuple((f.pointer, *_split(f.pointer)) for f in model.fields))
+    for pointer, path, last in paths:
+        if pointer in values:
+            node = root
+            for part in path:
+                node = node.setdefault(part, {})
+            node[last] = values[pointer]
     return root
+
+
+def _split(pointer: str) -> tuple[tuple[str, ...], str]:
+    *path, last = parts(pointer)
+    return tuple(path), last

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 from ..spec.positions import parse_a1
@@ -42,8 +43,10 @@ class Issue:
         return asdict(self)
 
 
+@lru_cache(maxsize=8192)
 def _cell_key(cell: str | None) -> tuple[int, int]:
-    """(row, column), 1-based, for sorting; (0, 0) first for issues without a cell."""
+    """(row, column), 1-based, for sorting; (0, 0) first for issues without a cell. Memoised: the
+    same few hundred cells are named in every file of a model."""
     at = parse_a1(cell or "")
     return (at[0] + 1, at[1] + 1) if at else (0, 0)
 

@@ -22,11 +22,28 @@ from ..spec.schemas import schema_for_year
 from .evaluate import FAIL, Outcome, evaluate, flatten
 from .issues import Issue, sort_issues
 from .rule_text import compare_text
+from .schema_fast import compile_check
 
 
 def _validator(model: Model) -> Draft202012Validator:
     validator: Draft202012Validator = model._cached("validator", lambda: Draft202012Validator(model.json_schema))
     return validator
+
+
+def _errors_validator(model: Model, report: Any) -> Draft202012Validator | None:
+    """None when the compiled check (compiled once per model) finds the report valid. Otherwise the
+    jsonschema validator that lists its errors: the model's own, or, when the schema compiled, one
+    for the schema with the parts the check finds valid pruned (`FastSchema.prune`: same errors,
+    same order). A wrong "invalid" from the check costs time, never a verdict: jsonschema decides."""
+    fast = model._cached("schema_fast", lambda: compile_check(_validator(model)))
+    if fast is None:
+        return _validator(model)
+    try:
+        if fast(report):
+            return None
+    except Exception:  # e.g. a comparison jsonschema itself would raise on: let it do so
+        return _validator(model)
+    return Draft202012Validator(fast.prune(model.json_schema, report))
 
 
 def decimals_of(value: Any) -> int:
@@ -59,9 +76,12 @@ def _plain(v: Any) -> Any:
 
 def schema_issues(model: Model, report: Any) -> list[Issue]:
     """jsonschema errors as Issues, one per problem, named by field label and pointer."""
+    validator = _errors_validator(model, report)
+    if validator is None:
+        return []
     out: list[Issue] = []
     fields = model.by_pointer
-    for err in _validator(model).iter_errors(report):
+    for err in validator.iter_errors(report):
         pointer = "".join("/" + _escape(p) for p in err.absolute_path)
         kw = err.validator
         if kw == "required":

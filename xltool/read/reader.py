@@ -29,9 +29,9 @@ from ..spec.model import Model
 from ..spec.rules import input_refs, refs_of
 from . import safety
 from .cells import CellSource, SourceError, open_source
-from .coerce import coerce
 from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
 from .recognize import check_identity, fail, find_identity
+from .value_plan import value_plan
 
 MAX_MESSAGE, MAX_QUOTED = 2000, 1000  # characters of an issue message / of its expected and found
 
@@ -140,7 +140,7 @@ def _merge_checks(model: Model, cell_issues: list[Issue], checks: list[Issue]) -
     warned = {i.pointer for i in cell_issues}
     bad = {i.pointer for i in cell_issues if i.severity == "error"}
     derived = model.derived
-    consequences = {p for p, expr in derived.items() if bad.intersection(input_refs(refs_of(expr), derived))}
+    consequences = {p for p, expr in derived.items() if bad and bad.intersection(input_refs(refs_of(expr), derived))}
     escalate = {i.pointer for i in checks if i.pointer in warned - bad and i.severity == "error"}
     out = [
         dataclasses.replace(i, severity="error") if i.pointer in escalate and i.code == "BLANK_CELL" else i
@@ -245,7 +245,7 @@ def _read(
     issues = _place(issues, layout)
     if damage:
         issues = [i for i in issues if i.sheet not in damage or i.code == "TEMPLATE_DAMAGED"]
-    cells = {p: fc.box.where for p, fc in layout.fields.items()}
+    cells = dict(model._cached("cells", lambda: {p: fc.box.where for p, fc in layout.fields.items()}))
     return ReadResult(
         report, sort_issues(list(dict.fromkeys(issues)), layout.sheet_names), identity, model, cells, values
     )
@@ -270,29 +270,31 @@ def _values(
     values: dict[str, Any] = {}
     issues: list[Issue] = []
     typed: set[str] = set()
-    for f in model.fields:
-        fc = layout.fields[f.pointer]
-        if fc.derived and not _typed_over(source, fc):
-            values[f.pointer] = None
-            continue
-        if fc.derived:
+    get = source.get
+    for c in value_plan(model, layout, strict):
+        f = c.field
+        if c.cell.derived:
+            if not _typed_over(source, c.cell):
+                values[f.pointer] = None
+                continue
             typed.add(f.pointer)
-        c = coerce(source.get(fc.box.sheet, fc.box.row, fc.box.col), f, strict=strict)
-        values[f.pointer] = c.value
-        issues += [
-            Issue(
-                p.code,
-                p.severity,
-                f"{f.label}：{p.zh}",
-                f"{f.pointer}: {p.en}",
-                pointer=f.pointer,
-                sheet=fc.box.sheet,
-                cell=fc.box.a1,
-                expected=p.expected,
-                found=p.found,
-            )
-            for p in c.problems
-        ]
+        coerced = c.coerce(get(c.sheet, c.row, c.col))
+        values[f.pointer] = coerced.value
+        if coerced.problems:
+            issues += [
+                Issue(
+                    p.code,
+                    p.severity,
+                    f"{f.label}：{p.zh}",
+                    f"{f.pointer}: {p.en}",
+                    pointer=f.pointer,
+                    sheet=c.sheet,
+                    cell=c.a1,
+                    expected=p.expected,
+                    found=p.found,
+                )
+                for p in coerced.problems
+            ]
     inputs = {p: (None if p in typed else v) for p, v in values.items()}
     results = []
     for keep, start in ((frozenset(typed), values), (frozenset(), inputs)):
