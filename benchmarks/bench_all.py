@@ -181,7 +181,7 @@ def bench_collect(inbox: Path, archive: Path, jobs: int) -> None:
     )
     row(
         "collect phases (wall)",
-        f"reading {r['read_phase']:.1f} s, archive JSON {r['archive_json']:.1f} s, feedback workbooks "
+        f"reading {r['read_phase']:.1f} s, reconcile and archive JSON until the first feedback file {r['archive_json']:.1f} s, feedback workbooks "
         f"{r['feedback']:.1f} s, status workbook and rest {r['status_rest']:.1f} s",
         "",
         "",

@@ -277,7 +277,7 @@ def describe(r: dict[str, Any]) -> list[str]:
     return [
         f"collect first run                    : {n / r['wall']:8.1f} files/s  ({r['wall']:.1f} s)  states {r['states']}",
         f"  phases (wall): reading {r['read_phase']:.1f} s (inbox scan done at {r['scan_done']:.1f} s), "
-        f"archive JSON {r['archive_json']:.1f} s, feedback workbooks {r['feedback']:.1f} s, "
+        f"reconcile and archive JSON until the first feedback file {r['archive_json']:.1f} s, feedback workbooks {r['feedback']:.1f} s, "
         f"status workbook and the rest {r['status_rest']:.1f} s; without feedback: {r['wall'] - r['feedback']:.1f} s",
         f"  CPU: parent {r['parent_cpu']:.1f} s ({r['parent_cpu'] / n * 1000:.1f} ms a file), "
         f"workers reading {r['worker_read_cpu']:.1f} s ({r['worker_read_cpu'] / max(1, r['reads']) * 1000:.1f} ms a file)",
