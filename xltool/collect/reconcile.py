@@ -69,16 +69,12 @@ def reconcile(
     stems: dict[str, str],
     roster: list[OrgRef] | None,
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Every submission row of the collection, and the file stems newly assigned. `facts` is
-    consumed (each fact is dropped once its row is built: the collection's facts and rows are not
-    both held whole at province scale)."""
+    """Every submission row of the collection, and the file stems newly assigned."""
     rows: dict[str, dict[str, Any]] = {}
-    kinds: dict[str, str | None] = {}
     orgs: dict[str, OrgRef] = {o.key: o for o in roster or []}
     candidates: dict[str, list[Received]] = defaultdict(list)
     for rec in sorted(received, key=Received.order):
-        fact = facts.pop(rec.sha256)
-        kinds[rec.sha256] = fact_kind(fact)
+        fact = facts[rec.sha256]
         row: dict[str, Any] = dict.fromkeys(
             (
                 "org_key",
@@ -183,7 +179,7 @@ def reconcile(
                 )
 
     for row in rows.values():
-        if row["state"] in FEEDBACK_STATES and kinds[row["sha256"]] in ("xlsx", "xlsm"):
+        if row["state"] in FEEDBACK_STATES and fact_kind(facts[row["sha256"]]) in ("xlsx", "xlsm"):
             name = stem.get(row["org_key"] or "") or org_stem(
                 row["org_name"] or row["file_name"].rsplit(".", 1)[0], row["sha256"], set()
             )
