@@ -7,26 +7,22 @@ only ever the answer of a command about the data, so `_run` never lets an except
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import errno
-import json
 import os
-import sqlite3
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable, Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..base.errors import XltoolError
-from ..base.text import printable
 from ..base.version import __version__
-from ..check.issues import Issue, format_table, summary_line
+
+if TYPE_CHECKING:
+    from ..check.issues import Issue
 
 app = typer.Typer(
     add_completion=False,
@@ -88,6 +84,8 @@ def _main(
 def _echo(text: str, err: bool = False) -> None:
     """Print a line block; names and cell text from user files cannot carry terminal escapes, and a
     character the terminal's encoding (GBK, ASCII) cannot show is escaped instead of crashing."""
+    from ..base.text import printable
+
     stream = sys.stderr if err else sys.stdout
     encoding = getattr(stream, "encoding", None) or "utf-8"
     safe = "\n".join(printable(line) for line in text.split("\n"))
@@ -113,11 +111,14 @@ def _os_line(exc: OSError) -> tuple[str, str, str]:
 
 
 def _environment_error(exc: BaseException) -> tuple[str, str, str] | None:
+    # sqlite3 and csv are looked up, not imported: an error of theirs means the command imported them,
+    # and `xltool --help` need not pay for either.
+    sqlite3, csv = sys.modules.get("sqlite3"), sys.modules.get("csv")
     if isinstance(exc, OSError):
         return _os_line(exc)
-    if isinstance(exc, sqlite3.Error):
+    if sqlite3 is not None and isinstance(exc, sqlite3.Error):
         return "DATABASE_ERROR", f"档案索引数据库出错：{exc}", f"archive index database error: {exc}"
-    if isinstance(exc, csv.Error):
+    if csv is not None and isinstance(exc, csv.Error):
         return "CSV_ERROR", f"CSV 文件无法解析：{exc}", f"CSV file cannot be parsed: {exc}"
     if isinstance(exc, UnicodeError):
         return "ENCODING_ERROR", f"文字编码错误：{exc}", f"text encoding error: {exc}"
@@ -130,6 +131,9 @@ def _environment_error(exc: BaseException) -> tuple[str, str, str] | None:
 
 def _save_traceback(exc: BaseException) -> str:
     """Write the traceback of an internal error to a file a user can attach to a bug report."""
+    import tempfile
+    import traceback
+
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     text = "".join(traceback.format_exception(exc))
     try:
@@ -164,6 +168,8 @@ def _run(fn: Callable[[], int], lang: Lang = Lang.zh) -> None:
             _echo(f"[{known[0]}] {known[2] if en else known[1]}", err=True)
             raise typer.Exit(2) from None
         if _DEBUG["on"]:
+            import traceback
+
             traceback.print_exception(exc, file=sys.stderr)
             saved = ""
         else:
@@ -241,6 +247,10 @@ def write_output(path: Path, data: bytes | str) -> None:
 
 
 def _emit_issues(issues: list[Issue], fmt: Fmt, lang: Lang, header: dict[str, Any]) -> None:
+    import json
+
+    from ..check.issues import format_table, summary_line
+
     if fmt is Fmt.json:
         doc = dict(header)
         errors = sum(1 for i in issues if i.severity == "error")
@@ -258,6 +268,8 @@ BLANK_COLLAPSE = 5
 
 def collapse_blanks(issues: list[Issue], lang: str) -> list[Issue]:
     """Text output: more than a few BLANK_CELL warnings of one sheet become one line per sheet (JSON keeps all)."""
+    from ..check.issues import Issue
+
     per_sheet: dict[str, list[Issue]] = {}
     for i in issues:
         if i.code == "BLANK_CELL" and i.severity == "warning":

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 from ..base.errors import XltoolError
-from ..check.issues import exit_code
 from .common import (
     OUTPUT_HELP,
     Fmt,
@@ -74,6 +73,7 @@ def validate(
     """校验报告 JSON。 Validate a report JSON file."""
 
     def body() -> int:
+        from ..check.issues import exit_code
         from ..check.report_json import detect_schema, load_report, report_level
         from ..check.validate import validate_report
         from ..spec.identity import check_level

@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import os
-import secrets
-import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from ..spec.roster import Org
 from .common import Lang, LangOpt, SchemaOpt, _echo, _run, app
+
+if TYPE_CHECKING:
+    import socket
+
+    from ..spec.roster import Org
 
 PASSWORD_ENV = "XLTOOL_ADMIN_PASSWORD"
 
@@ -25,6 +28,8 @@ def _bad(zh: str, en: str, path: str | None = None) -> Exception:
 
 def _bind(host: str, port: int) -> socket.socket:
     """Bind before starting the server, so a port in use is one clear line, not a traceback."""
+    import socket
+
     from ..base.errors import XltoolError
 
     try:
@@ -86,6 +91,8 @@ def serve(
     one is made and printed at start-up."""
 
     def body() -> int:
+        import secrets
+
         from ..spec.identity import parse_date
         from ..web.keys import admin_cookie, load_key
         from ..web.setup import open_portal

@@ -13,7 +13,8 @@ from ..base.files import write_atomic, write_text_atomic
 from ..base.text import safe_filename, safe_text
 from ..spec.model import Model
 from ..spec.roster import Org
-from .writer import TemplateOptions, write_template
+from .stamp import stamped_template
+from .writer import TemplateOptions
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def write_roster_templates(
             deadline=org.deadline or base.deadline,
             portal_link=(links or {}).get(org.name, ""),
         )
-        data, ident = write_template(model, opts)
+        data, ident = stamped_template(model, opts)
         name = template_filename(org, base.year, taken)
         write_atomic(out_dir / name, data)
         written.append(Written(org, name, ident.serial, hashlib.sha256(data).hexdigest()))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ..base.internals import xlsx_workbook
 from ..base.version import __version__
-from ..check.evaluate import derive, evaluate
+from ..check.evaluate import Outcome, derive, evaluate
 from ..check.formulas import FAIL_MARK, PASS_MARK, compiler_for, mark
 from ..spec.identity import Identity
 from ..spec.layout import FieldCell, SheetLayout, build_layout
@@ -75,29 +75,47 @@ def _footer_text(text: str) -> str:
     return text.replace("&", "&&")
 
 
-class _Writer:
-    def __init__(self, model: Model, opts: TemplateOptions) -> None:
+Outcomes = dict[tuple[str, int], Outcome]
+
+
+def prepare_values(model: Model, opts: TemplateOptions) -> tuple[dict[str, Any], Outcomes]:
+    """The cell values (inputs as given, derived recomputed, so cached formula results are right) and the
+    rule outcomes the template shows."""
+    given = {p: v for p, v in opts.values.items() if p not in model.derived}
+    issued = {"org_name": opts.org_name or None, "org_code": opts.org_code or None, "year": opts.year}
+    for role, pointer in model.identity_fields.items():
+        if given.get(pointer) is None and issued.get(role) is not None:
+            given[pointer] = issued[role]  # the template comes pre-filled with whom it was issued to
+    values = derive(model, {f.pointer: given.get(f.pointer) for f in model.fields})
+    outcomes = {
+        (o.rule.id, o.instance.index): o
+        for o in evaluate(model, values, level=opts.level or None, derived=model.derived)
+    }
+    return values, outcomes
+
+
+class TemplateWriter:
+    """`prepared` and `identity`, when given, replace what the options would give (`template.stamp`
+    writes a template with stand-ins for the organisation's text this way)."""
+
+    def __init__(
+        self,
+        model: Model,
+        opts: TemplateOptions,
+        prepared: tuple[dict[str, Any], Outcomes] | None = None,
+        identity: Identity | None = None,
+    ) -> None:
         self.model = model
         self.opts = opts
         self.layout = build_layout(model)
-        self.identity = make_identity(model, opts)
+        self.identity = identity or make_identity(model, opts)
         self.buffer = io.BytesIO()
         options = {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
         lock = structure_protection(opts.password)
         self.wb = Checked(xlsx_workbook(self.buffer, {**options, "strings_to_urls": False}, lock), "workbook")
         self.compiler = compiler_for(self.layout, sheet_ref(model.meta_sheet, meta_row("level"), META_VALUE_COL))
         self.formats = make_formats(self.wb.target)
-        # values: inputs as given, derived recomputed (so cached formula results are right)
-        given = {p: v for p, v in opts.values.items() if p not in model.derived}
-        issued = {"org_name": opts.org_name or None, "org_code": opts.org_code or None, "year": opts.year}
-        for role, pointer in model.identity_fields.items():
-            if given.get(pointer) is None and issued.get(role) is not None:
-                given[pointer] = issued[role]  # the template comes pre-filled with whom it was issued to
-        self.values = derive(model, {f.pointer: given.get(f.pointer) for f in model.fields})
-        self.outcomes = {
-            (o.rule.id, o.instance.index): o
-            for o in evaluate(model, self.values, level=opts.level or None, derived=model.derived)
-        }
+        self.values, self.outcomes = prepared or prepare_values(model, opts)
         self.summary = (self.layout.check_state_range, summary_value(self.outcomes.values()))
 
     def _title(self) -> str:
@@ -233,6 +251,6 @@ class _Writer:
 
 def write_template(model: Model, opts: TemplateOptions | None = None) -> tuple[bytes, Identity]:
     """The template as xlsx bytes, and the identity written into it."""
-    w = _Writer(model, opts or TemplateOptions())
+    w = TemplateWriter(model, opts or TemplateOptions())
     data = w.write()
     return data, w.identity
