@@ -56,9 +56,9 @@ def install(monkeypatch: Any) -> None:
             raise fast
         return fast
 
-    def checked_open(data: bytes, kind: str, *, reference: bool = False) -> Any:
+    def checked_open(data: bytes, kind: str, *, reference: bool = False, **options: Any) -> Any:
         try:
-            return original_open(data, kind, reference=reference)
+            return original_open(data, kind, reference=reference, **options)
         except SourceError:
             if kind in ("xlsx", "xlsm") and not reference:  # refused on opening: openpyxl must refuse too
                 ref = _attempt(lambda: original_open(data, kind, reference=True))

@@ -128,6 +128,23 @@ def test_lying_directory_fools_zipfile_but_not_the_gate(corpus: dict[str, Path])
     assert info.value.code == "ZIP_BOMB"
 
 
+def test_ods_with_forged_local_header_is_a_refusal(tmp_path: Path) -> None:
+    """zipfile compares each local header's name with the directory's only when it opens the entry:
+    an .ods whose content.xml header was renamed is BROKEN_ZIP, not a BadZipFile traceback."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        body = '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"/>'
+        z.writestr("content.xml", body, compress_type=zipfile.ZIP_DEFLATED)
+    data = buf.getvalue()
+    at = data.index(b"content.xml")  # the first occurrence is the local header
+    path = tmp_path / "forged.ods"
+    path.write_bytes(data[:at] + b"contenT.xml" + data[at + 11 :])
+    with pytest.raises(InputFileError) as info:
+        sniff(path)
+    assert (info.value.code, info.value.details["entry"]) == ("BROKEN_ZIP", "content.xml")
+
+
 def test_openpyxl_uses_defusedxml() -> None:
     """Second line of defence behind XML_DTD: openpyxl must parse with defusedxml, even with lxml
     installed (python-docx brings it). Checked in a fresh interpreter that imports only xltool's

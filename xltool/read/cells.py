@@ -274,12 +274,15 @@ class CalamineSource:
         self._wb.close()
 
 
-def open_source(data: bytes, kind: str, *, reference: bool = False) -> CellSource:
-    """The engine for a sniffed kind: lxml streaming for xlsx/xlsm (openpyxl with `reference`)."""
+def open_source(
+    data: bytes, kind: str, *, reference: bool = False, parts: Mapping[str, bytes | None] | None = None
+) -> CellSource:
+    """The engine for a sniffed kind: lxml streaming for xlsx/xlsm (openpyxl with `reference`);
+    `parts` are zip entries the safety gate already inflated (`Sniffed.parts`)."""
     if kind in ("xlsx", "xlsm"):
         if reference:
             return OpenpyxlSource(data)
         from .stream import StreamSource
 
-        return StreamSource(data)
+        return StreamSource(data, parts)
     return CalamineSource(data, kind)

@@ -183,7 +183,7 @@ def read_workbook(
     so a test can prove the fast path never changes a verdict."""
     sniffed = safety.sniff(path)
     try:
-        source = open_source(sniffed.data, sniffed.kind, reference=reference)
+        source = open_source(sniffed.data, sniffed.kind, reference=reference, parts=sniffed.parts)
     except SourceError as exc:
         raise _unreadable(sniffed.path, exc) from None
     try:

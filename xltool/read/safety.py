@@ -6,7 +6,8 @@ workbook, is encrypted, is a zip bomb, carries a DTD (billion laughs, XXE), or h
 parser can load in a second (cells, styles, strings, sheets counted while inflating; the dense
 extent python-calamine would allocate for .xls/.ods, see `scan.py`). Parsers then read
 `Sniffed.data` from memory. Zip entries are inflated here with zlib in 64 KiB chunks, counting the
-real output: `zipfile` stops at the *declared* size, so it cannot see a directory that lies.
+real output: `zipfile` stops at the *declared* size, so it cannot see a directory that lies. The XML
+parts it inflated (within `MAX_KEPT`) are handed on in `Sniffed.parts`, so nothing is inflated twice.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import olefile
@@ -39,6 +40,7 @@ MAX_ENTRIES = 2000
 MAX_RATIO = 200  # applies to entries larger than RATIO_MIN_SIZE
 RATIO_MIN_SIZE = 1024 * 1024
 CHUNK = 65536
+MAX_KEPT = 4 * 1024 * 1024  # inflated XML handed to the reader; past it the reader inflates again
 # What a parser builds an object for, counted while inflating (a filled template: ~1,000 cells,
 # 150 rows, 150 strings, 20 formats, 200 names, 8 sheets, 7,000 tags). Cheap to write, slow to
 # load: 300,000 cell formats in 25 MB of styles take openpyxl 11 s and 250 MB, 1,000 sheets 4 s.
@@ -69,6 +71,9 @@ class Sniffed:
     size: int
     sha256: str
     data: bytes
+    # every zip entry -> its inflated bytes, exactly what `zipfile.ZipFile(data).read(name)` returns,
+    # or None where the reader inflates it itself (not XML, past MAX_KEPT, or zipfile objects to it)
+    parts: dict[str, bytes | None] = field(default_factory=dict, repr=False, compare=False)
 
 
 def open_zip_checked(data: bytes, path: str | None = None) -> zipfile.ZipFile:
@@ -124,13 +129,18 @@ def _inflate(data: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
         yield d.decompress(buf, CHUNK)
 
 
-def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[str, bytes]:
+def _stream_check(
+    zf: zipfile.ZipFile, data: bytes, path: str | None
+) -> tuple[dict[str, bytes], dict[str, bytes | None]]:
     """Inflate every entry, one chunk at a time, counting real bytes against the caps and
-    scanning XML for DTDs; returns the heads of `mimetype` and `[Content_Types].xml`."""
+    scanning XML for DTDs; returns the heads of `mimetype` and `[Content_Types].xml`, and the
+    XML entries as `zipfile` would read them (see `_kept`)."""
     heads: dict[str, bytes] = {}
-    view, total, counts = memoryview(data), 0, Counter[bytes]()
+    parts: dict[str, bytes | None] = {}
+    view, total, counts, kept = memoryview(data), 0, Counter[bytes](), 0
     for info in zf.infolist():
         name, size, crc, tail, utf16 = info.filename, 0, 0, b"", False
+        chunks: list[bytes] = []
         is_xml = name.lower().endswith(_XML_SUFFIXES)
         try:
             for chunk in _inflate(view, info):
@@ -148,6 +158,8 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
                 crc = zlib.crc32(chunk, crc)
                 if name in ("mimetype", "[Content_Types].xml") and size <= CHUNK:
                     heads[name] = heads.get(name, b"") + chunk
+                if is_xml and kept + size <= MAX_KEPT:
+                    chunks.append(chunk)
                 if is_xml:  # the whole part, not only its head: a comment can pad the prolog
                     text = chunk.replace(b"\0", b"") if utf16 else chunk
                     if (b"<!" in text or b"<!" in tail + text[:16]) and any(
@@ -162,7 +174,22 @@ def _stream_check(zf: zipfile.ZipFile, data: bytes, path: str | None) -> dict[st
             raise refuse("BROKEN_ZIP", path, reason="entry", entry=name, error=repr(exc)) from None
         if size != info.file_size or crc != info.CRC:
             raise refuse("BROKEN_ZIP", path, reason="size_or_crc_mismatch", entry=name)
-    return heads
+        parts[name] = None
+        if is_xml and kept + size <= MAX_KEPT and _kept(zf, info):
+            parts[name], kept = b"".join(chunks), kept + size
+    return heads, parts
+
+
+def _kept(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether `zipfile` reads this entry as the gate did: its local header passes zipfile's own
+    checks (name as in the directory, no overlap, flags). Same data range, same raw deflate, same
+    size and CRC (checked above), so the same bytes. If not, the reader reads the entry itself and
+    fails there exactly as before."""
+    try:
+        zf.open(info).close()
+    except Exception:  # hostile input: whatever zipfile objects to stays its verdict, not the gate's
+        return False
+    return True
 
 
 def _count(counts: Counter[bytes], window: bytes, tail: bytes, path: str | None, entry: str) -> None:
@@ -194,7 +221,11 @@ def _classify_zip(zf: zipfile.ZipFile, heads: dict[str, bytes], path: str | None
     mime = heads.get("mimetype", b"").strip()
     if mime == _ODS_MIME:
         if "content.xml" in names:  # its size and CRC were checked while inflating
-            _dense_check(ods_cells(zf.read("content.xml")), path)
+            try:  # zipfile checks the local header the inflating pass did not (e.g. a forged name)
+                content = zf.read("content.xml")
+            except Exception as exc:  # noqa: BLE001 - hostile input: a refusal, never a traceback
+                raise refuse("BROKEN_ZIP", path, reason="entry", entry="content.xml", error=repr(exc)) from None
+            _dense_check(ods_cells(content), path)
         return "ods"
     if mime.startswith(b"application/vnd.oasis.opendocument") or "word/document.xml" in names:
         raise refuse("NOT_A_WORKBOOK", path, looks_like="word")
@@ -255,11 +286,13 @@ def sniff(path: str | os.PathLike[str], *, max_file_bytes: int = MAX_FILE_BYTES)
         raise refuse("FILE_TOO_LARGE", p, size=size, limit=max_file_bytes)
     if not data:
         raise refuse("EMPTY_FILE", p, size=0)
+    parts: dict[str, bytes | None] = {}
     if is_zip(data):
         with open_zip_checked(data, p) as zf:
-            kind = _classify_zip(zf, _stream_check(zf, data, p), p)
+            heads, parts = _stream_check(zf, data, p)
+            kind = _classify_zip(zf, heads, p)
     elif is_ole(data):
         kind = _check_ole(data, p)
     else:
         raise refuse("NOT_A_WORKBOOK", p, looks_like=looks_like(data[:CHUNK]), size=size)
-    return Sniffed(p, kind, size, hashlib.sha256(data).hexdigest(), data)
+    return Sniffed(p, kind, size, hashlib.sha256(data).hexdigest(), data, parts if kind != "ods" else {})

@@ -19,6 +19,7 @@ import math
 import re
 import struct
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 
@@ -53,6 +54,8 @@ _FORMULA_CELL = re.compile(
     + _NS
     + rb"v>"
 )
+_F_NAME = re.compile(rb"[<:]f[\s/>]")  # an <f> or <x:f> tag's name
+_PLAIN_CELL = re.compile(rb'r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]{1,9}")?(?: t="([a-zA-Z]{1,9})")?')
 _ATTR_RE = re.compile(rb"""(?<![\w:])([\w:]+)\s*=\s*["']([^"'<>]*)["']""")
 _PROT_RE = re.compile(rb"<" + _NS + rb"sheetProtection(?=[\s/>])([^<>]*)>")
 _REF_RE = re.compile(r"^([A-Z]{1,3})([1-9]\d{0,6})$")
@@ -69,7 +72,12 @@ _VALUE_CELL = re.compile(rb"<" + _NS + rb"c\s([^<>]*)>\s*<" + _NS + rb"v(?:\s[^<
 
 
 def parse_ref(ref: str) -> tuple[int, int] | None:
-    """'B4' -> (3, 1), 0-based; None for anything else (row numbers are at most 7 digits)."""
+    """'B4' -> (3, 1), 0-based; None for anything else (row numbers are at most 7 digits). Pure and
+    remembered: no reference is longer than 11 characters ('XFD1048576' and the newline `$` allows)."""
+    return _ref_seen(ref) if len(ref) <= 11 else None
+
+
+def _ref(ref: str) -> tuple[int, int] | None:
     m = _REF_RE.match(ref)
     if not m:
         return None
@@ -79,13 +87,24 @@ def parse_ref(ref: str) -> tuple[int, int] | None:
     return int(m.group(2)) - 1, col - 1
 
 
+_ref_seen = lru_cache(maxsize=1 << 14)(_ref)
+
+
 def parse_name_ref(ref: str) -> tuple[str, int, int] | None:
-    """A defined name's single-cell reference "'Sheet'!$B$4" -> ('Sheet', 3, 1); None otherwise."""
+    """A defined name's single-cell reference "'Sheet'!$B$4" -> ('Sheet', 3, 1); None otherwise.
+    Pure, and a template's ~200 names recur in every file made from it: short ones are remembered."""
+    return _name_ref_seen(ref) if len(ref) <= 300 else _name_ref(ref)
+
+
+def _name_ref(ref: str) -> tuple[str, int, int] | None:
     m = _NAME_REF.match(ref.strip().lstrip("="))
     pos = parse_ref(m.group(3) + m.group(4)) if m else None
     if m is None or pos is None:
         return None
     return (m.group(1) or "").replace("''", "'") or m.group(2), pos[0], pos[1]
+
+
+_name_ref_seen = lru_cache(maxsize=1 << 12)(_name_ref)
 
 
 def unescape_ooxml(text: str) -> str:
@@ -125,12 +144,28 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
     A formula cell is <c ...><f ...>...</f><v>...</v></c> (CT_Cell's order, optional whitespace
     between): one pattern whose every part stops at the next '<', so one pass in C, linear."""
     cached: dict[tuple[int, int], Any] = {}
-    for m in _FORMULA_CELL.finditer(xml):
-        attrs = _attrs(m.group(1))
-        pos = parse_ref(attrs.get("r", ""))
+    first = _F_NAME.search(xml)  # no <f> tag: no formula cell
+    for m in _FORMULA_CELL.finditer(xml, _before_tag(xml, first.start())) if first else ():
+        plain = _PLAIN_CELL.fullmatch(m.group(1))
+        if plain:  # r="B4" s="3" t="str": what _attrs gives, without the general pattern
+            ref, kind = plain.group(1).decode(), (plain.group(2) or b"n").decode()
+        else:
+            attrs = _attrs(m.group(1))
+            ref, kind = attrs.get("r", ""), attrs.get("t", "n")
+        pos = parse_ref(ref)
         if pos is not None:
-            cached[pos] = _cached(attrs.get("t", "n"), m.group(2).decode("utf-8", "replace"))
+            cached[pos] = _cached(kind, m.group(2).decode("utf-8", "replace"))
     return cached, protected(xml)
+
+
+def _before_tag(xml: bytes, at: int) -> int:
+    """Where `_FORMULA_CELL` can first match, given the first <f> tag's name at `at` (its '<' or its
+    prefix's ':'): a match is '<c ...>', blanks, '<f', so it starts at the last '<' before the last '>'
+    before that tag (no '<' in a cell's attributes) or later. Searching from there finds what a
+    search from 0 finds (the pattern looks neither behind nor at the start)."""
+    tag = at if xml[at] == 0x3C else xml.rfind(b"<", 0, at)
+    gt = xml.rfind(b">", 0, max(tag, 0))
+    return max(0, xml.rfind(b"<", 0, max(gt, 0)))
 
 
 def cast_number(text: str) -> int | float:
@@ -168,7 +203,8 @@ def forged_cells(xml: bytes) -> dict[tuple[int, int], ForgedValue]:
 
 def protected(xml: bytes) -> bool:
     """Excel writes sheet="1", LibreOffice sheet="true"; no element or sheet="0" means unprotected."""
-    prot = _PROT_RE.search(xml)
+    name = xml.find(b"sheetProtection")  # a match holds the name, at most 34 bytes after its start
+    prot = _PROT_RE.search(xml, max(0, name - 34)) if name >= 0 else None
     return prot is not None and _attrs(prot.group(1)).get("sheet", "0").lower() in _TRUE
 
 

@@ -16,12 +16,14 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
+from .properties import custom_properties
 from .scan import protected_sheets, scan_sheet_xml
-from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_xml
+from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_sheet, parse_xml
 
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -30,6 +32,7 @@ _WORKBOOK_TYPES = [
     f"application/vnd.ms-excel.{kind}.main+xml" for kind in ("template.macroEnabled", "sheet.macroEnabled")
 ] + [f"application/vnd.openxmlformats-officedocument.spreadsheetml.{kind}.main+xml" for kind in ("template", "sheet")]
 _SHARED_STRINGS = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+FAST_BYTES = 2 * 1024 * 1024  # sheet XML kept as parsed trees for one read; the rest is parsed incrementally
 
 
 class StreamSource:
@@ -38,19 +41,27 @@ class StreamSource:
     formulas_known = True
     protection_known = True
 
-    def __init__(self, data: bytes) -> None:
-        with _engine():
-            self._zip = zipfile.ZipFile(io.BytesIO(data))
+    def __init__(self, data: bytes, parts: Mapping[str, bytes | None] | None = None) -> None:
+        # the safety gate's `Sniffed.parts`: every entry, inflated as zipfile reads it or None; with
+        # them the zip is opened only if a part must be inflated here (the gate opened it already)
+        self._data, self._parts = data, parts or {}
+        self._archive: zipfile.ZipFile | None = None
         try:
+            with _engine():
+                self._names = set(self._parts) if self._parts else set(self._zip().namelist())
             self._open()
         except BaseException:
-            self._zip.close()
+            self.close()
             raise
+
+    def _zip(self) -> zipfile.ZipFile:
+        if self._archive is None:
+            self._archive = zipfile.ZipFile(io.BytesIO(self._data))
+        return self._archive
 
     def _open(self) -> None:
         with _engine():
-            self._names = set(self._zip.namelist())
-            types = _package_parts(self._zip, self._names)
+            types = _package_parts(self._read, self._names)
             overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterfind(_CT + "Override")}
             defaults = {d.get("ContentType") for d in types.iterfind(_CT + "Default")}
             part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
@@ -58,12 +69,14 @@ class StreamSource:
                 raise SourceError("File contains no valid workbook part")
             part = (part or "/xl/workbook.xml").lstrip("/")
             self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
-            book = parse_xml(self._zip.read(part))
+            book = parse_xml(self._read(part))
             if {k for k in book.attrib if not k.startswith("{")} - {"conformance"}:
                 raise SourceError(f"{part} is not a workbook part")  # openpyxl's object model refuses it
             rels = self._rels(part, required=True)
             self._paths: dict[str, str] = {}
             self._order: list[str] = []
+            self._fast: dict[str, list[Any]] = {}  # sheet part -> its rows, parsed whole (`parse_sheet`)
+            self._fast_budget = FAST_BYTES
             for sheet in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"):
                 rid = sheet.get(_REL + "id")
                 if not rid:
@@ -85,17 +98,27 @@ class StreamSource:
             self._shared()
             self._styles: tuple[frozenset[int], frozenset[int]] | None = None
             self._date_styles()
-            self._custom = _custom_properties(self._zip, self._names)
+            self._custom = _custom_properties(self._read, self._names)
 
         self._rows: dict[str, int] = {}
         self._cells: dict[str, dict[tuple[int, int], RawCell]] = {}
         self._protected: dict[str, bool] = {}
+        self._values: dict[tuple[str, str, int], RawCell | None] = {}  # shared by the sheets' readers
 
     def _check_head(self, part: str) -> None:
         """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
         <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
         self._rels(part)
-        next(iter_ends(self._zip.read(part), MAIN + "dimension", MAIN + "sheetData"), None)
+        data = self._read(part)
+        rows = parse_sheet(data) if len(data) <= self._fast_budget else None
+        if rows is None:
+            next(iter_ends(data, MAIN + "dimension", MAIN + "sheetData"), None)
+        else:  # parsed whole without error: the head parses too
+            self._fast[part], self._fast_budget = rows, self._fast_budget - len(data)
+
+    def _read(self, name: str) -> bytes:
+        found = self._parts.get(name)
+        return found if found is not None else self._zip().read(name)
 
     def _rels(self, part: str, required: bool = False) -> dict[str, str]:
         folder, base = posixpath.split(part)
@@ -103,7 +126,7 @@ class StreamSource:
         if path not in self._names and not required:
             return {}
         out = {}
-        for rel in parse_xml(self._zip.read(path)).iterfind(_PKG_REL + "Relationship"):
+        for rel in parse_xml(self._read(path)).iterfind(_PKG_REL + "Relationship"):
             target = rel.get("Target", "")
             full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
             out[rel.get("Id", "")] = full
@@ -118,13 +141,13 @@ class StreamSource:
 
     def _part(self, sheet: str) -> bytes:
         with _engine(sheet):
-            return self._zip.read(self._paths[sheet])
+            return self._read(self._paths[sheet])
 
     def _shared(self) -> list[str]:
         if self._strings is None:
             strings: list[str] = []
             if self._strings_part:
-                root = parse_xml(self._zip.read(self._strings_part))
+                root = parse_xml(self._read(self._strings_part))
                 strings = [item_text(si).replace("x005F_", "") for si in root.iterfind(MAIN + "si")]
             self._strings = strings
         return self._strings
@@ -133,7 +156,7 @@ class StreamSource:
         if self._styles is None:
             self._styles = frozenset(), frozenset()
             if "xl/styles.xml" in self._names:
-                self._styles = date_styles(self._zip.read("xl/styles.xml"))
+                self._styles = date_styles(self._read("xl/styles.xml"))
         return self._styles
 
     def _load(self, sheet: str) -> dict[tuple[int, int], RawCell]:
@@ -142,8 +165,8 @@ class StreamSource:
         part = self._part(sheet)
         with _engine(sheet):
             cached, self._protected[sheet] = scan_sheet_xml(part)
-            reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached)
-            cells = reader.read(part, self._rows.get(sheet))
+            reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached, self._values)
+            cells = reader.read(part, self._rows.get(sheet), self._fast.get(self._paths[sheet]))
         self._cells[sheet] = cells
         return cells
 
@@ -160,36 +183,36 @@ class StreamSource:
         return protected_sheets(self._order, self._protected, self._part)
 
     def close(self) -> None:
-        self._zip.close()
+        if self._archive is not None:
+            self._archive.close()
 
 
-def _package_parts(archive: zipfile.ZipFile, names: set[str]) -> Any:
+def _package_parts(read: Callable[[str], bytes], names: set[str]) -> Any:
     """[Content_Types].xml, and docProps/core.xml checked as openpyxl's object model checks them on
     opening (the reader uses neither's content beyond the workbook part, but a workbook openpyxl
     refuses must be refused here too)."""
     from openpyxl.packaging.core import DocumentProperties
-    from openpyxl.packaging.manifest import Manifest
 
-    types = parse_xml(archive.read("[Content_Types].xml"))
-    Manifest.from_tree(types)
+    data = read("[Content_Types].xml")
+    types = parse_xml(data)
+    (_manifest_checked if len(data) <= 65536 else _manifest_check)(data)  # a hostile part is not kept
     if "docProps/core.xml" in names:
-        DocumentProperties.from_tree(parse_xml(archive.read("docProps/core.xml")))
+        DocumentProperties.from_tree(parse_xml(read("docProps/core.xml")))
     return types
 
 
-def _custom_properties(archive: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
+def _manifest_check(data: bytes) -> None:
+    """openpyxl's check of [Content_Types].xml."""
+    from openpyxl.packaging.manifest import Manifest
+
+    Manifest.from_tree(parse_xml(data))
+
+
+# A pure function of the bytes, so a part that passed once passes again (a writer writes the same
+# part into every workbook); one that failed is never cached and fails again in the same way.
+_manifest_checked = lru_cache(maxsize=64)(_manifest_check)
+
+
+def _custom_properties(read: Callable[[str], bytes], names: set[str]) -> dict[str, str]:
     """Custom document properties (the template identity) as openpyxl reads them: name -> text."""
-    if "docProps/custom.xml" not in names:
-        return {}
-    import warnings
-
-    from openpyxl.packaging.custom import CustomPropertyList
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # openpyxl warns about, and skips, properties of unknown types
-        props = CustomPropertyList.from_tree(parse_xml(archive.read("docProps/custom.xml")))
-    out: dict[str, str] = {}
-    for prop in props:
-        value = getattr(prop, "value", None)
-        out[str(prop.name)] = "" if value is None else str(value)
-    return out
+    return custom_properties(read("docProps/custom.xml")) if "docProps/custom.xml" in names else {}
