@@ -50,7 +50,7 @@ portal-screenshots: $(STAMP)
 	$(BIN)/python scripts/portal_screenshots.py
 
 bench: $(STAMP)  # one table: every figure of issue #13 with its floor; N=10000 for the province run
-	$(BIN)/python benchmarks/bench_all.py --n $(or $(N),1000)
+	$(BIN)/python benchmarks/bench_all.py --n $(or $(N),1000) $(if $(CORPUS),--corpus $(CORPUS))
 	$(BIN)/python benchmarks/bench_hostile.py
 	$(BIN)/python benchmarks/bench_portal.py
 

@@ -11,10 +11,11 @@ Layout (DESIGN §8)::
     DIR/feedback/<year>/outdated/…-反馈.xlsx       feedback that no longer applies (not to be sent)
     DIR/status-<year>.xlsx                        the status workbook for the county
 
-Every file is written with `fsutil.write_atomic` (temp file in the same folder, fsync, rename)
-and only when its bytes differ, before the index row that refers to it is committed: a run killed
-at any point leaves at worst an unreferenced file (which the rerun finds equal and keeps) or a
-`.tmp-*` file (swept by the next run under the lock).
+Every file is written atomically (temp file in the same folder, rename) and only when its bytes
+differ; `sync()` makes the files written since the last call durable at once (`durable.py`), and
+is called before the index commit that refers to them: a run killed at any point (or a power cut)
+leaves at worst an unreferenced file (which the rerun finds equal and keeps, or different and
+rewrites) or a `.tmp-*` file (swept by the next run under the lock).
 
 Paths are never taken from the index as they are: every one is re-derived (organisation stems are
 re-checked as safe file names) and `abs` refuses any path that would leave the archive folder.
@@ -31,8 +32,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..base.errors import XltoolError
-from ..base.files import write_atomic
 from ..base.text import safe_filename
+from .durable import TEMP_PREFIX, sync_files, write_unsynced
 
 try:
     import fcntl
@@ -46,7 +47,6 @@ SOURCES = "sources"
 HISTORY = "history"
 FEEDBACK = "feedback"
 OUTDATED = "outdated"
-TEMP_PREFIX = ".tmp-"  # what fsutil.write_atomic names its temp files
 
 
 class ArchiveBusy(XltoolError):
@@ -71,6 +71,7 @@ class Archive:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._sources: dict[str, str] | None = None
+        self._unsynced: list[Path] = []  # written since the last `sync()`
 
     # -- paths (relative to the root, "/"-separated: they go into the index and the status workbook)
 
@@ -112,8 +113,18 @@ class Archive:
                 return False
         except FileNotFoundError:
             pass
-        write_atomic(target, data)
+        self._write(target, data)
         return True
+
+    def _write(self, target: Path, data: bytes) -> None:
+        write_unsynced(target, data)
+        self._unsynced.append(target)
+
+    def sync(self) -> None:
+        """Make every file written since the last call durable (before an index commit names them)."""
+        if self._unsynced:
+            sync_files(self._unsynced)
+            self._unsynced = []
 
     def source_for(self, sha256: str) -> str | None:
         """The stored copy of a received file, whatever extension it was stored with."""
@@ -134,7 +145,7 @@ class Archive:
         rel = f"{SOURCES}/{sha256}.{ext or 'bin'}"
         if hashlib.sha256(data).hexdigest() != sha256:
             raise ValueError(f"content does not match its hash {sha256}")
-        write_atomic(self.abs(rel), data)
+        self._write(self.abs(rel), data)
         assert self._sources is not None
         self._sources[sha256] = rel
         return rel, True

@@ -1,7 +1,8 @@
 """Write what a reconciled collection shows: history and current versions, feedback workbooks.
 
-History first, then current versions (a kill in between loses nothing), then the feedback
-workbooks that are to be sent now (in worker processes). `feedback/<year>/` holds only those: a
+History first, then current versions (a kill in between loses nothing), written here while the
+worker processes render the feedback workbooks that are to be sent now (the two do not depend on
+each other; the parent would otherwise keep the workers waiting). `feedback/<year>/` holds only those: a
 feedback file that no longer applies (the organisation was accepted since, a message from a run
 with another roster) is moved to `feedback/<year>/outdated/`, so "send every file in the folder"
 stays true. A feedback file that cannot be written or moved is reported, never silent.
@@ -10,8 +11,10 @@ stays true. A feedback file that cannot be written or moved is reported, never s
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +29,8 @@ from .workers import run_tasks
 
 def write_outputs(run: Intake, rows: list[dict[str, Any]], schema: str, year: int) -> list[dict[str, str]]:
     """Write the archive files of `rows`; returns the feedback problems (path, code, messages)."""
-    db, store = run.db, run.store
-    for row in sorted(rows, key=lambda r: (r["is_current"], r["archive_path"] or "")):
-        if row["archive_path"]:
-            text = db.report_json(row["sha256"], schema)
-            if text is None:
-                continue  # its read was replaced meanwhile (another reader): written by the next run
-            if row["is_current"]:
-                _keep_unknown(run, row, rows)
-            write_file(run, row["archive_path"], text.encode("utf-8"))
+    store = run.store
+    versions = [r for r in sorted(rows, key=lambda r: (r["is_current"], r["archive_path"] or "")) if r["archive_path"]]
     problems: list[dict[str, str]] = []
     tasks = []
     for row in rows:
@@ -49,6 +45,18 @@ def write_outputs(run: Intake, rows: list[dict[str, Any]], schema: str, year: in
                     "title": title,
                 }
             )
+    share = -(-len(versions) // (len(tasks) + 1))  # versions written each time a feedback task is queued
+
+    def feed() -> Iterator[dict[str, Any]]:
+        """The feedback tasks; in between, the versions, in order, while the workers render."""
+        todo = iter(versions)
+        for task in tasks:
+            yield task
+            for row in itertools.islice(todo, share):
+                _write_version(run, row, rows, schema)
+        for row in todo:
+            _write_version(run, row, rows, schema)
+
     by_sha = {r["sha256"]: r for r in rows}
 
     def done(task: dict[str, Any], result: dict[str, Any]) -> None:
@@ -59,14 +67,23 @@ def write_outputs(run: Intake, rows: list[dict[str, Any]], schema: str, year: in
         else:
             problems.append(_problem(path, result.get("error_code") or "FEEDBACK_FAILED", result))
 
-    run_tasks(feedback_task, tasks, on_done=done, jobs=run.jobs, timeout=run.timeout)
+    run_tasks(feedback_task, feed(), on_done=done, jobs=run.jobs, timeout=run.timeout)
     for row in rows:  # a feedback file that could not be written is not referenced
         if row["feedback_path"] and not store.abs(row["feedback_path"]).exists():
             row["feedback_path"] = None
-    problems += _move_outdated(run, db, schema, year, {r["feedback_path"] for r in rows if r["feedback_path"]})
+    problems += _move_outdated(run, run.db, schema, year, {r["feedback_path"] for r in rows if r["feedback_path"]})
     for p in problems:
         run.emit(Event("problem", path=p["path"], code=p["code"], message=p["message_zh"]))
     return problems
+
+
+def _write_version(run: Intake, row: dict[str, Any], rows: list[dict[str, Any]], schema: str) -> None:
+    text = run.db.report_json(row["sha256"], schema)
+    if text is None:
+        return  # its read was replaced meanwhile (another reader): written by the next run
+    if row["is_current"]:
+        _keep_unknown(run, row, rows)
+    write_file(run, row["archive_path"], text.encode("utf-8"))
 
 
 def _problem(path: str, code: str, result: dict[str, Any]) -> dict[str, str]:

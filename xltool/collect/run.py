@@ -103,6 +103,7 @@ def _roster_rows(orgs: list[Any], schema: str, year: int) -> list[dict[str, Any]
 def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectResult:
     db, store, model = run.db, run.store, run.model
     run.take_in()
+    store.sync()  # the stored sources are on disk before any receipt names them
     shas = {e.sha256 for e in run.entries if e.role != "attachment"}
     year = year if year is not None else decide_year(db, model.name, run.strict, shas, run.inbox)
     receipt = ("schema", "year", "path", "sha256", "size", "mtime", "role", "arrived_at")
@@ -132,12 +133,14 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     rows, new_stems = reconcile(ctx, received, facts, db.versions(model.name, year), db.stems(model.name, year), refs)
     del facts
     problems = write_outputs(run, rows, model.name, year)
+    store.sync()  # history and current versions are on disk before the submissions name them
     db.save(model.name, year, rows, new_stems)
     by_sha = {r["sha256"]: r for r in rows}
     files = [_file(e.path, e.sha256, by_sha[e.sha256]) for e in run.entries if e.role != "attachment"]
     del rows, by_sha
     status = build_status(db, str(store.root), model.name, year, dict(model.levels))
     write_file(run, Archive.status_path(year), status_workbook(status))
+    store.sync()
     skipped = [{"path": s.path, "reason": s.reason} for s in run.skipped]
     return CollectResult(
         str(store.root), str(run.inbox), model.name, year, status, files, skipped, run.read, run.written, [], problems

@@ -3,8 +3,9 @@
 `run_tasks(fn, tasks, on_done=...)` calls `fn(task)` (a picklable module-level function returning
 a JSON-able dict) in a `ProcessPoolExecutor` and hands each result to `on_done` in the parent as it
 arrives. Tasks are pulled from `tasks` (any iterable, e.g. a generator walking an inbox) only as
-workers free up: at most `jobs` tasks are in flight, so memory stays bounded whatever the batch
-size, and workers are replaced every `MAX_TASKS_PER_CHILD` tasks. Each worker has an address-space
+workers free up: at most `QUEUE_DEPTH` tasks a worker are in flight (so a worker that finishes
+finds its next task queued instead of waiting for the parent), so memory stays bounded whatever the
+batch size, and workers are replaced every `MAX_TASKS_PER_CHILD` tasks. Each worker has an address-space
 limit, and exits (removing multiprocessing's temp folder) when the main process dies, even by
 SIGKILL: a killed collect leaves no ~110 MB orphans behind.
 
@@ -38,6 +39,7 @@ T = TypeVar("T")
 Result = dict[str, Any]
 
 MAX_TASKS_PER_CHILD = 200
+QUEUE_DEPTH = 2  # tasks in flight per worker: a worker finds its next task queued, never waits for the parent
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space per worker (a real template needs ~150 MB)
 GRACE = 10.0  # seconds after `timeout` before a worker that ignores SIGALRM is killed
 
@@ -223,7 +225,8 @@ def run_tasks(
                     pool.close()
                 pool = _Pool(want, memory_limit)
             source = suspects if suspects else pending
-            while len(inflight) < pool.size and (source or (source is pending and more and (more := pull()))):
+            limit = 1 if suspects else pool.size * QUEUE_DEPTH
+            while len(inflight) < limit and (source or (source is pending and more and (more := pull()))):
                 task, tid = source.popleft(), next(ids)
                 inflight[pool.executor.submit(_call, fn, task, timeout, tid)] = (task, tid)
             done, _ = wait(list(inflight), timeout=0.5, return_when=FIRST_COMPLETED)
