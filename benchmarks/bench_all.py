@@ -3,7 +3,7 @@ ratio and the target. `make bench` runs it.
 
     .venv/bin/python benchmarks/bench_all.py                 # collect of 1,000 files
     .venv/bin/python benchmarks/bench_all.py --n 10000 --corpus /tmp/xltool-corpus   # the province run
-    .venv/bin/python benchmarks/bench_all.py --results benchmarks/RESULTS.md
+    .venv/bin/python benchmarks/bench_all.py --results /tmp/table.md    # the table, dated, also to a file
 
 The corpus is generated here (`bench_collect.make_corpus`: a few hundred filled workbooks written,
 every tenth with a rule error, the rest derived by editing the organisation's identity; `--corpus
@@ -239,7 +239,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1000, help="workbooks for the collect run (default 1,000)")
     ap.add_argument("--reps", type=int, default=20, help="runs per CPU median (default 20)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--results", type=Path, help="also write the table, dated, to this Markdown file")
+    ap.add_argument("--results", type=Path, help="also write the table, dated, to this Markdown file (replacing it)")
     ap.add_argument("--corpus", type=Path, help="keep the generated workbooks in this folder and reuse them")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="xltool-bench-"))
