@@ -32,8 +32,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..base.errors import XltoolError
+from ..base.files import TEMP_PREFIX
 from ..base.text import safe_filename
-from .durable import TEMP_PREFIX, sync_files, write_unsynced
+from .durable import sync_files, write_unsynced
 
 try:
     import fcntl

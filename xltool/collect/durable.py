@@ -15,27 +15,15 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-TEMP_PREFIX = ".tmp-"  # the same names as `base.files.write_atomic`: swept by the next run
+from ..base.files import write_atomic
 
 
 def write_unsynced(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temp file and rename (atomic, not yet durable)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `data` to `path` atomically, not yet durable (`sync_files` makes it so)."""
+    write_atomic(path, data, sync=False)
 
 
 def _syncfs(folder: Path) -> bool:
