@@ -26,8 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
-from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -36,34 +34,14 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 from bench_collect import DISTINCT, make_corpus, measure_collect  # noqa: E402
-from lxml import etree  # noqa: E402
+from timing import cpu_median, floor  # noqa: E402
 
 from xltool.read.feedback import write_feedback  # noqa: E402
 from xltool.read.reader import read_workbook  # noqa: E402
 from xltool.spec.model import load_model  # noqa: E402
 from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
 
-SAFE = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
 ROWS: list[tuple[str, str, str, str, str]] = []  # figure, measured, floor, ratio, target
-
-
-def cpu_median(fn: Callable[[], object], n: int) -> float:
-    """Median CPU milliseconds of `fn` over n runs (after one warm-up)."""
-    fn()
-    samples = []
-    for _ in range(n):
-        t = time.process_time()
-        fn()
-        samples.append(time.process_time() - t)
-    return statistics.median(samples) * 1000
-
-
-def floor(path: Path) -> None:
-    """Unzip and parse every sheet's XML with lxml: what any reader of the file must at least do."""
-    with zipfile.ZipFile(path) as z:
-        for name in z.namelist():
-            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                etree.fromstring(z.read(name), SAFE)
 
 
 def row(figure: str, measured: str, floor_: str = "", ratio: str = "", target: str = "") -> None:

@@ -14,15 +14,15 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from timing import cpu_median  # noqa: E402
 
 from xltool.base.files import write_atomic  # noqa: E402
 from xltool.check.evaluate import flatten  # noqa: E402
@@ -34,17 +34,6 @@ from xltool.read.feedback_text import TEXT  # noqa: E402
 from xltool.read.reader import read_workbook  # noqa: E402
 from xltool.spec.model import load_model  # noqa: E402
 from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
-
-
-def cpu_median(fn, n: int) -> float:
-    """Median CPU ms of `n` calls after one warm-up call."""
-    fn()
-    samples = []
-    for _ in range(n):
-        start = time.process_time()
-        fn()
-        samples.append(time.process_time() - start)
-    return statistics.median(samples) * 1000
 
 
 def old_path(source: Path, issues: list, out: Path) -> None:

@@ -17,10 +17,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import zipfile
 from pathlib import Path
 from typing import Any
+
+from timing import cpu_median, floor
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,6 @@ def _files(tmp: Path) -> dict[str, Path]:
 
 def _measure(files: dict[str, str], n: int) -> dict[str, dict[str, float]]:
     """CPU medians (ms) of the opening side and of the floor, in this process's checkout."""
-    from lxml import etree
 
     from xltool.read.cells import open_source
     from xltool.read.safety import sniff
@@ -83,20 +82,8 @@ def _measure(files: dict[str, str], n: int) -> dict[str, dict[str, float]]:
         source.defined_names(), source.custom_properties(), source.protected_sheets()
         source.close()
 
-    def floor(path: str) -> None:
-        with zipfile.ZipFile(path) as z:
-            for name in z.namelist():
-                if name.startswith("xl/worksheets/sheet"):
-                    etree.fromstring(z.read(name))
-
     def median(fn: Any, path: str) -> float:
-        fn(path)
-        samples = []
-        for _ in range(n):
-            t = time.process_time()
-            fn(path)
-            samples.append(time.process_time() - t)
-        return round(statistics.median(samples) * 1000, 2)
+        return round(cpu_median(lambda: fn(path), n), 2)
 
     return {label: {"open": median(opening, p), "floor": median(floor, p)} for label, p in files.items()}
 

@@ -1,8 +1,8 @@
 """Reading speed: CPU ms per workbook (`time.process_time`, median of --n after a warm-up) for
 `read_workbook` (safety gate + cells + coercion + rules) on an xltool-written filled template and on
 the same file re-saved by LibreOffice, next to two floors measured in the same run: openpyxl alone
-(read-only load + iterate the needed sheets) and unzipping + parsing the sheet XML directly with
-ElementTree. "after cells" is the part after the workbook is open and its cells parsed (identity,
+(read-only load + iterate the needed sheets) and the floor of issue #13 (`timing.floor`: unzip +
+lxml parse of the sheet XML). "after cells" is the part after the workbook is open and its cells parsed (identity,
 integrity, coercion, schema, rules: `reader._read` again on a source already read).
 
     python benchmarks/bench_read.py [--n 30]      # LibreOffice (soffice) needed for the second file
@@ -15,20 +15,17 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import openpyxl  # noqa: E402
+from timing import cpu_median, floor  # noqa: E402
 
 from xltool.check.evaluate import flatten  # noqa: E402
 from xltool.check.report_json import load_report  # noqa: E402
@@ -37,16 +34,6 @@ from xltool.read.cells import open_source  # noqa: E402
 from xltool.read.reader import read_workbook  # noqa: E402
 from xltool.spec.model import load_model  # noqa: E402
 from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
-
-
-def median_ms(fn, n: int) -> float:
-    fn()
-    samples = []
-    for _ in range(n):
-        t = time.process_time()
-        fn()
-        samples.append(time.process_time() - t)
-    return statistics.median(samples) * 1000
 
 
 def after_cells(path: Path, model) -> Callable[[], object]:
@@ -63,13 +50,6 @@ def openpyxl_floor(path: Path, sheets: list[str]) -> None:
         for _ in wb[name].iter_rows(values_only=True):
             pass
     wb.close()
-
-
-def xml_floor(path: Path) -> None:
-    with zipfile.ZipFile(path) as z:
-        for name in z.namelist():
-            if name.startswith("xl/worksheets/sheet"):
-                ElementTree.fromstring(z.read(name))
 
 
 def main() -> None:
@@ -109,10 +89,10 @@ def main() -> None:
             )
             files["LibreOffice-saved"] = out / "filled.xlsx"
         for label, path in files.items():
-            full = median_ms(lambda path=path: read_workbook(path, model=model), args.n)
-            after = median_ms(after_cells(path, model), args.n)
-            opx = median_ms(lambda path=path: openpyxl_floor(path, sheets), args.n)
-            xml = median_ms(lambda path=path: xml_floor(path), args.n)
+            full = cpu_median(lambda path=path: read_workbook(path, model=model), args.n)
+            after = cpu_median(after_cells(path, model), args.n)
+            opx = cpu_median(lambda path=path: openpyxl_floor(path, sheets), args.n)
+            xml = cpu_median(lambda path=path: floor(path), args.n)
             print(
                 f"{label:18s} read_workbook {full:6.1f} ms (after cells {after:5.2f}) | openpyxl alone {opx:6.1f} ms"
                 f" | unzip+XML parse {xml:5.1f} ms  (CPU, median of {args.n})"

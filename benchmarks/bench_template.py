@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -30,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import xlsxwriter  # noqa: E402
+from timing import cpu_median  # noqa: E402
 
 from xltool.base.files import write_atomic  # noqa: E402
 from xltool.spec.layout import build_layout  # noqa: E402
@@ -40,16 +40,6 @@ from xltool.template.distribute import write_roster_templates  # noqa: E402
 from xltool.template.writer import TemplateOptions, write_template  # noqa: E402
 
 HELP = "import sys; sys.argv = ['xltool', '--help']; from xltool.cli import main; main()"
-
-
-def cpu_ms(fn: Callable[[], object], n: int) -> float:
-    fn()
-    samples = []
-    for _ in range(n):
-        t = time.process_time()
-        fn()
-        samples.append(time.process_time() - t)
-    return statistics.median(samples) * 1000
 
 
 def child_cpu_ms(argv: list[str], cwd: Path) -> float:
@@ -118,15 +108,15 @@ def main() -> None:
         layout = build_layout(model)
         cells = len(layout.fields) + sum(len(s.texts) for s in layout.sheets)
         opts = TemplateOptions(year=2025, org_name="某某镇人民政府", level="township", issue_date="2026-01-05")
-        ms = cpu_ms(lambda model=model, opts=opts: write_template(model, opts), args.n)
-        fl = cpu_ms(lambda cells=cells: floor(cells), args.n)
+        ms = cpu_median(lambda model=model, opts=opts: write_template(model, opts), args.n)
+        fl = cpu_median(lambda cells=cells: floor(cells), args.n)
         print(f"{name}: {ms:.1f} ms per template, direct (median of {args.n}); floor {fl:.1f} ms for {cells} cells")
         names = iter(f"第{i}号测试乡人民政府" for i in range(10**6))
 
         def stamped(model=model, opts=opts, names=names) -> object:  # a new organisation each time
             return stamp.stamped_template(model, replace(opts, org_name=next(names)))
 
-        st = cpu_ms(stamped, args.n)
+        st = cpu_median(stamped, args.n)
         print(f"{name}: {st:.1f} ms per template, stamped (median of {args.n}, a new organisation each)")
     if args.roster:
         roster(args.roster)
