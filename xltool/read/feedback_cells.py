@@ -10,22 +10,13 @@ from __future__ import annotations
 import re
 
 from lxml import etree
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 from ..base.text import safe_text
 from .feedback_styles import MAIN, Unhandled
-from .feedback_text import column_number
 
 _M = f"{{{MAIN}}}"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-
-
-def letters(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def _split(ref: str) -> tuple[int, int]:
@@ -33,7 +24,7 @@ def _split(ref: str) -> tuple[int, int]:
     m = re.fullmatch(r"([A-Z]{1,3})([0-9]{1,7})", ref)
     if m is None:
         raise Unhandled(f"cell reference {ref!r}")
-    return int(m.group(2)), column_number(m.group(1))
+    return int(m.group(2)), column_index_from_string(m.group(1))
 
 
 class Grid:
@@ -54,7 +45,7 @@ class Grid:
             for c in row.iterchildren(f"{_M}c"):
                 ref = c.get("r")
                 col = _split(ref)[1] if ref else col + 1
-                c.set("r", f"{letters(col)}{r}")
+                c.set("r", f"{get_column_letter(col)}{r}")
                 self.cells[(r, col)] = c
 
     def cell(self, r: int, col: int) -> etree._Element:
@@ -71,7 +62,7 @@ class Grid:
                 self.data.append(row)
             self.rows[r] = row
         row.attrib.pop("spans", None)  # an optional hint (§18.3.1.73) the new cell may fall outside of
-        c = etree.Element(f"{_M}c", r=f"{letters(col)}{r}")
+        c = etree.Element(f"{_M}c", r=f"{get_column_letter(col)}{r}")
         later_cells = [k for k in self.cells if k[0] == r and k[1] > col]
         if later_cells:
             self.cells[min(later_cells)].addprevious(c)

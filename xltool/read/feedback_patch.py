@@ -27,14 +27,15 @@ from typing import Any, NamedTuple
 
 from lxml import etree
 from openpyxl.comments.shape_writer import ShapeWriter
+from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from ..check.issues import Issue, sort_issues
-from .feedback_cells import Grid, letters, merged, to_text
+from .feedback_cells import Grid, merged, to_text
 from .feedback_guard import accepted_part, check_cells, check_elements
 from .feedback_package import COMMENTS_TYPE, DOC_REL, PARSER, VML_TYPE, WORKSHEET_TYPE, Package, main_tag
 from .feedback_sheet import list_sheet
 from .feedback_styles import MAIN, Styles, Unhandled
-from .feedback_text import AUTHOR, LIVE, cell_ref, column_number, comment, neutralised, severity
+from .feedback_text import AUTHOR, LIVE, cell_ref, comment, neutralised, severity
 
 _M = f"{{{MAIN}}}"
 _RID = f"{{{DOC_REL}}}id"
@@ -199,7 +200,7 @@ class Patcher:
             del view.attrib["tabSelected"]
         if not (marks or drawn or dropped or selected):
             return
-        notes = {f"{letters(col)}{r}": (text, height) for (r, col), (_, text, height) in marks.items()}
+        notes = {f"{get_column_letter(col)}{r}": (text, height) for (r, col), (_, text, height) in marks.items()}
         self._comments(sheet, root, notes)
         self.pkg.put(sheet.part, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
@@ -223,11 +224,11 @@ class Patcher:
                 continue
             if sheet.name not in ranges:
                 ranges[sheet.name] = merged(self.root(sheet))
-            r, col = ref[1], column_number(ref[0])
+            r, col = ref[1], column_index_from_string(ref[0])
             r, col = next(
                 ((r0, c0) for r0, c0, r1, c1 in ranges[sheet.name] if r0 <= r <= r1 and c0 <= col <= c1), (r, col)
             )
-            where[n] = (sheet, f"{letters(col)}{r}")
+            where[n] = (sheet, f"{get_column_letter(col)}{r}")
             groups[(sheet.name, r, col)].append(issue)
         return where, groups
 

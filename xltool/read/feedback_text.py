@@ -11,6 +11,8 @@ import math
 import re
 from typing import Any
 
+from openpyxl.utils.cell import column_index_from_string
+
 from ..base.text import safe_text
 from ..check.issues import Issue
 
@@ -78,16 +80,9 @@ def severity(group: list[Issue]) -> str:
 def cell_ref(issue: Issue) -> tuple[str, int] | None:
     """(column letters, row) of the issue's cell when it is a cell inside Excel's grid."""
     m = CELL.match((issue.cell or "").strip().upper())
-    if m is None or int(m.group(2)) > 2**20 or column_number(m.group(1)) > 16384:
+    if m is None or int(m.group(2)) > 2**20 or column_index_from_string(m.group(1)) > 16384:
         return None
     return m.group(1), int(m.group(2))
-
-
-def column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 def neutralised(formula: str) -> str:
