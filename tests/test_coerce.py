@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
+import zipfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -256,3 +258,34 @@ def test_required_blank_text_rejected_by_schema_is_one_error(tmp_path) -> None:
     assert [(i.code, i.severity, i.sheet, i.cell) for i in result.issues] == [
         ("BLANK_CELL", "error", box.sheet, box.a1)
     ]
+
+
+def test_number_past_float_range_is_an_issue_not_a_crash(tmp_path) -> None:
+    """A count cell holding 400 nines (typed in a file edited outside Excel): OUT_OF_RANGE on that cell, and
+    the rules that add it up name the exact sum (formatting that sum as a float raised OverflowError)."""
+    model = _model("2021")
+    layout = build_layout(model)
+    pointer = next(p for p in _pool(model, "count") if layout.fields[p].box.sheet.startswith("三"))  # in R1's sums
+    marker = 987654321  # a value no sample cell holds, replaced by the huge one in the sheet XML
+    data = _edit(
+        write_template(model, TemplateOptions(issue_date="2026-01-05", values=_base_values(model)))[0],
+        layout,
+        {pointer: marker},
+    )
+    huge = 10**400 - 1
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            part = src.read(info.filename)
+            dst.writestr(info, part.replace(f"<v>{marker}</v>".encode(), f"<v>{huge}</v>".encode()))
+    path = tmp_path / "huge.xlsx"
+    path.write_bytes(out.getvalue())
+    result = read_workbook(path, model=model)
+    box = layout.fields[pointer].box
+    assert result.values[pointer] == huge
+    assert [
+        (i.code, i.severity, i.cell) for i in result.issues if i.pointer == pointer and i.code == "OUT_OF_RANGE"
+    ] == [("OUT_OF_RANGE", "error", box.a1)]
+    rule_ids = {r.id for r in model.rules}
+    named = [i for i in result.issues if i.code in rule_ids and re.search(r"\d{400}", i.message_zh)]
+    assert named, "a rule over the huge cell names its exact sum"

@@ -14,4 +14,6 @@ def plain_number(x: float | None) -> str:
     """A bound or value in a message: '0', '2100', '0.5' (no '2100.0')."""
     if x is None:
         return ""
+    if isinstance(x, int):  # exact, and an int past float's range (a cell of 400 nines) has no float
+        return str(x)
     return str(int(x)) if float(x).is_integer() else repr(float(x))
