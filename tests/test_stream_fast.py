@@ -224,3 +224,46 @@ def test_remembered_references_parse_as_before(ref: str) -> None:
     assert scan.parse_ref(ref) == scan._ref(ref)
     name = f"'示例'!${ref}"
     assert scan.parse_name_ref(name) == scan._name_ref(name)
+
+
+def _head_outcome(check: Callable[[bytes], Any], data: bytes) -> str:
+    try:
+        check(data)
+    except Exception as exc:  # noqa: BLE001 - the error's type is the outcome compared
+        return type(exc).__name__
+    return "ok"
+
+
+def _whole_head(data: bytes) -> None:
+    """The head check as it was: the whole part parsed incrementally up to the first event."""
+    next(stream_rows.iter_ends(data, stream_rows.MAIN + "dimension", stream_rows.MAIN + "sheetData"), None)
+
+
+def test_head_check_of_a_cut_or_damaged_sheet_is_the_whole_parse() -> None:
+    """Cut anywhere, or with '<' / '&' / a second 'dimension' put anywhere in its first 700 bytes:
+    the short head check fails exactly where the whole incremental parse fails."""
+    with zipfile.ZipFile(io.BytesIO(T.filled())) as zf:
+        xml = zf.read(T.sheet_part("五、六"))
+    variants = [xml[:k] for k in range(0, 700)]
+    variants += [xml[:k] + junk + xml[k:] for k in range(0, 700, 3) for junk in (b"<", b"&", b"<!--dimension>-->")]
+    variants += [xml.replace(b"<dimension", b"<dimensionX", 1), re.sub(rb"<dimension [^>]*/>", b"", xml)]
+    outcomes = {(_head_outcome(stream_rows.check_head, v), _head_outcome(_whole_head, v)) for v in variants}
+    assert all(short == whole for short, whole in outcomes)
+    assert {short for short, _ in outcomes} == {"ok", "XMLSyntaxError"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda x: x.replace("</sheetData>", "</sheetData><x>"),  # damage after the head of a sheet never read
+        lambda x: x.replace("<sheetViews>", "<sheetViews><x>"),  # damage before <dimension>
+        lambda x: re.sub("<dimension [^>]*/>", "", x).replace("</sheetData>", "</sheetData><x>"),
+    ],
+)
+def test_a_damaged_sheet_the_layout_does_not_use_reads_as_openpyxl_reads_it(
+    tmp_path: Path, change: Callable[[str], str]
+) -> None:
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(T.patch(T.filled(), T.sheet_part("校验"), change))
+    fast, reference = _attempt(read_workbook, path), _attempt(lambda p: read_workbook(p, reference=True), path)
+    assert verdict(fast) == verdict(reference)

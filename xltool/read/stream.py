@@ -23,7 +23,7 @@ from typing import Any
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
 from .properties import custom_properties
 from .scan import protected_sheets, scan_sheet_xml
-from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_sheet, parse_xml
+from .stream_rows import MAIN, SheetReader, check_head, date_styles, item_text, parse_sheet, parse_xml
 
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -109,12 +109,16 @@ class StreamSource:
         """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
         <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
         self._rels(part)
-        data = self._read(part)
-        rows = parse_sheet(data) if len(data) <= self._fast_budget else None
-        if rows is None:
-            next(iter_ends(data, MAIN + "dimension", MAIN + "sheetData"), None)
-        else:  # parsed whole without error: the head parses too
-            self._fast[part], self._fast_budget = rows, self._fast_budget - len(data)
+        check_head(self._read(part))
+
+    def _rows_of(self, part: str, data: bytes) -> list[Any] | None:
+        """A sheet the reader needs, parsed whole (`parse_sheet`) while the budget lasts; None: the
+        exact path parses it incrementally. Sheets the layout does not use are never parsed whole."""
+        if part not in self._fast and len(data) <= self._fast_budget:
+            rows = parse_sheet(data)
+            if rows is not None:
+                self._fast[part], self._fast_budget = rows, self._fast_budget - len(data)
+        return self._fast.get(part)
 
     def _read(self, name: str) -> bytes:
         found = self._parts.get(name)
@@ -166,7 +170,7 @@ class StreamSource:
         with _engine(sheet):
             cached, self._protected[sheet] = scan_sheet_xml(part)
             reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached, self._values)
-            cells = reader.read(part, self._rows.get(sheet), self._fast.get(self._paths[sheet]))
+            cells = reader.read(part, self._rows.get(sheet), self._rows_of(self._paths[sheet], part))
         self._cells[sheet] = cells
         return cells
 
