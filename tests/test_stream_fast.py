@@ -267,3 +267,24 @@ def test_a_damaged_sheet_the_layout_does_not_use_reads_as_openpyxl_reads_it(
     path.write_bytes(T.patch(T.filled(), T.sheet_part("校验"), change))
     fast, reference = _attempt(read_workbook, path), _attempt(lambda p: read_workbook(p, reference=True), path)
     assert verdict(fast) == verdict(reference)
+
+
+def test_a_remembered_workbook_part_reads_as_a_fresh_one(tmp_path: Path) -> None:
+    """Two organisations' templates share their workbook part: the second read takes it from memory
+    and gives what a fresh read gives; a part openpyxl refuses is refused again on every read."""
+    from xltool.read import stream
+
+    with zipfile.ZipFile(io.BytesIO(T.filled())) as zf:
+        book = zf.read("xl/workbook.xml")
+    with zipfile.ZipFile(io.BytesIO(T.filled(org=("示例县某某乡人民政府", "11330000MB0000000H")))) as zf:
+        assert zf.read("xl/workbook.xml") == book
+    fresh = stream._read_workbook_part(book, "xl/workbook.xml")
+    assert stream._workbook(book, "xl/workbook.xml") == fresh
+    assert stream._workbook(bytes(book), "xl/workbook.xml") == fresh
+    assert len(fresh.names) > 150 and [name for _, name in fresh.sheets][-1] == "_xltool"
+    path = tmp_path / "not-a-workbook.xlsx"
+    path.write_bytes(T.patch(T.filled(), "xl/workbook.xml", lambda x: x.replace("<workbook ", '<workbook foo="1" ')))
+    for _ in range(2):
+        with pytest.raises(InputFileError) as err:
+            read_workbook(path)
+        assert err.value.code == "UNREADABLE_WORKBOOK" and "not a workbook part" in err.value.details["error"]

@@ -17,6 +17,7 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -69,31 +70,23 @@ class StreamSource:
                 raise SourceError("File contains no valid workbook part")
             part = (part or "/xl/workbook.xml").lstrip("/")
             self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
-            book = parse_xml(self._read(part))
-            if {k for k in book.attrib if not k.startswith("{")} - {"conformance"}:
-                raise SourceError(f"{part} is not a workbook part")  # openpyxl's object model refuses it
+            book = _workbook(self._read(part), part)
             rels = self._rels(part, required=True)
             self._paths: dict[str, str] = {}
             self._order: list[str] = []
             self._fast: dict[str, list[Any]] = {}  # sheet part -> its rows, parsed whole (`parse_sheet`)
             self._fast_budget = FAST_BYTES
-            for sheet in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"):
-                rid = sheet.get(_REL + "id")
+            for rid, name in book.sheets:
                 if not rid:
                     continue  # as openpyxl: an invalid sheet entry is left out,
                 target = rels[rid]  # an unknown relationship makes the workbook unreadable,
                 if target not in self._names:
                     continue  # and a sheet without its part is not in the workbook
-                name = sheet.get("name", "")
                 self._order.append(name)
                 self._paths[name] = target
                 self._check_head(target)
-            self._names_map: dict[str, str] = {}
-            for dn in book.iterfind(f"{MAIN}definedNames/{MAIN}definedName"):
-                if dn.get("localSheetId") is None:
-                    self._names_map[dn.get("name", "")] = str(dn.text)  # openpyxl: str(None) for an empty name
-            pr = book.find(MAIN + "workbookPr")
-            self._mac_epoch = pr is not None and pr.get("date1904", "").lower() in ("1", "true")
+            self._names_map = dict(book.names)
+            self._mac_epoch = book.mac_epoch
             self._strings: list[str] | None = None
             self._shared()
             self._styles: tuple[frozenset[int], frozenset[int]] | None = None
@@ -189,6 +182,38 @@ class StreamSource:
     def close(self) -> None:
         if self._archive is not None:
             self._archive.close()
+
+
+@dataclass(frozen=True)
+class _Workbook:
+    """What the reader takes from the workbook part."""
+
+    sheets: tuple[tuple[str | None, str], ...]  # (relationship id, name) of each <sheet>, in order
+    names: tuple[tuple[str, str], ...]  # workbook-wide defined names -> their text, as openpyxl keeps them
+    mac_epoch: bool  # dates counted from 1904
+
+
+def _read_workbook_part(data: bytes, part: str) -> _Workbook:
+    book = parse_xml(data)
+    if {k for k in book.attrib if not k.startswith("{")} - {"conformance"}:
+        raise SourceError(f"{part} is not a workbook part")  # openpyxl's object model refuses it
+    sheets = tuple((s.get(_REL + "id"), s.get("name", "")) for s in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"))
+    names: dict[str, str] = {}
+    for dn in book.iterfind(f"{MAIN}definedNames/{MAIN}definedName"):
+        if dn.get("localSheetId") is None:
+            names[dn.get("name", "")] = str(dn.text)  # openpyxl: str(None) for an empty name
+    pr = book.find(MAIN + "workbookPr")
+    return _Workbook(sheets, tuple(names.items()), pr is not None and pr.get("date1904", "").lower() in ("1", "true"))
+
+
+# A pure function of the bytes (and the part's name, quoted in the error), and every template made
+# from one schema carries the same workbook part (its ~200 defined names name cells, not organisations):
+# remembered for parts of up to 64 KiB; one that raised is not remembered, and raises again.
+_workbook_seen = lru_cache(maxsize=16)(_read_workbook_part)
+
+
+def _workbook(data: bytes, part: str) -> _Workbook:
+    return (_workbook_seen if len(data) <= 65536 else _read_workbook_part)(data, part)
 
 
 def _package_parts(read: Callable[[str], bytes], names: set[str]) -> Any:
