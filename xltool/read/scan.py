@@ -145,16 +145,27 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
     between): one pattern whose every part stops at the next '<', so linear."""
     cached: dict[tuple[int, int], Any] = {}
     for m in _formula_cells(xml):
-        plain = _PLAIN_CELL.fullmatch(m.group(1))
-        if plain:  # r="B4" s="3" t="str": what _attrs gives, without the general pattern
-            ref, kind = plain.group(1).decode(), (plain.group(2) or b"n").decode()
-        else:
-            attrs = _attrs(m.group(1))
-            ref, kind = attrs.get("r", ""), attrs.get("t", "n")
-        pos = parse_ref(ref)
+        attrs = m.group(1)
+        pos, kind = _cell_attrs_seen(attrs) if len(attrs) <= 64 else _cell_attrs(attrs)
         if pos is not None:
             cached[pos] = _cached(kind, m.group(2).decode("utf-8", "replace"))
     return cached, protected(xml)
+
+
+def _cell_attrs(attrs: bytes) -> tuple[tuple[int, int] | None, str]:
+    """A formula cell's position (None if its reference is not one) and type, from its attributes."""
+    plain = _PLAIN_CELL.fullmatch(attrs)
+    if plain:  # r="B4" s="3" t="str": what _attrs gives, without the general pattern
+        ref, kind = plain.group(1).decode(), (plain.group(2) or b"n").decode()
+    else:
+        found = _attrs(attrs)
+        ref, kind = found.get("r", ""), found.get("t", "n")
+    return parse_ref(ref), kind
+
+
+# Pure, and a template's formula cells (totals, checks) carry the same attributes in every file made
+# from it: short ones are remembered.
+_cell_attrs_seen = lru_cache(maxsize=1 << 12)(_cell_attrs)
 
 
 def _formula_cells(xml: bytes) -> Iterator[re.Match[bytes]]:
