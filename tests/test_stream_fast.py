@@ -112,6 +112,7 @@ def reference_scan(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
 
 CELLS = [b'<c r="A1">', b"<x:c r='C3' t='e'>", b"<c>", b'<c r="a:f ">', b"<c r='>'>", b'<c r="B2" s="3" t="str">']
 CELLS += [b'<c r="B2" t="b" s="1">', b'<c r="XFD1048576" t="inlineStr">', b'<c r="A0" s="1">', b'<c  r="D4">']
+CELLS += [b'<c r="E5" s="2" t="str" x14ac:dyDescent="0.25" customAttribute="' + b"x" * 40 + b'">']  # not remembered
 FORMULAS = [b"<f>A1+1</f>", b"<f/>", b"<x:f t='shared' si='1'/>", b"<f>SUM(A1)</x:f>", b"<f>x<y</f>", b"<:f/>"]
 VALUES = [b"<v>1</v>", b"<x:v>2.5</x:v>", b"<v></v>", b"<v>&amp;</v>", b"<v>1", b"<v>#N/A</v>", b"<v>007</v>"]
 GAPS = [b"", b" ", b"\r\n\t", b"x", b"<!---->", b"<", b">", b":f ", b"</c>", b"<sheetProtection sheet='1'/>"]
