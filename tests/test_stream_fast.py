@@ -112,6 +112,7 @@ def reference_scan(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
 
 CELLS = [b'<c r="A1">', b"<x:c r='C3' t='e'>", b"<c>", b'<c r="a:f ">', b"<c r='>'>", b'<c r="B2" s="3" t="str">']
 CELLS += [b'<c r="B2" t="b" s="1">', b'<c r="XFD1048576" t="inlineStr">', b'<c r="A0" s="1">', b'<c  r="D4">']
+CELLS += [b'<c r="E5" s="2" t="str" x14ac:dyDescent="0.25" customAttribute="' + b"x" * 40 + b'">']  # not remembered
 FORMULAS = [b"<f>A1+1</f>", b"<f/>", b"<x:f t='shared' si='1'/>", b"<f>SUM(A1)</x:f>", b"<f>x<y</f>", b"<:f/>"]
 VALUES = [b"<v>1</v>", b"<x:v>2.5</x:v>", b"<v></v>", b"<v>&amp;</v>", b"<v>1", b"<v>#N/A</v>", b"<v>007</v>"]
 GAPS = [b"", b" ", b"\r\n\t", b"x", b"<!---->", b"<", b">", b":f ", b"</c>", b"<sheetProtection sheet='1'/>"]
@@ -224,3 +225,67 @@ def test_remembered_references_parse_as_before(ref: str) -> None:
     assert scan.parse_ref(ref) == scan._ref(ref)
     name = f"'示例'!${ref}"
     assert scan.parse_name_ref(name) == scan._name_ref(name)
+
+
+def _head_outcome(check: Callable[[bytes], Any], data: bytes) -> str:
+    try:
+        check(data)
+    except Exception as exc:  # noqa: BLE001 - the error's type is the outcome compared
+        return type(exc).__name__
+    return "ok"
+
+
+def _whole_head(data: bytes) -> None:
+    """The head check as it was: the whole part parsed incrementally up to the first event."""
+    next(stream_rows.iter_ends(data, stream_rows.MAIN + "dimension", stream_rows.MAIN + "sheetData"), None)
+
+
+def test_head_check_of_a_cut_or_damaged_sheet_is_the_whole_parse() -> None:
+    """Cut anywhere, or with '<' / '&' / a second 'dimension' put anywhere in its first 700 bytes:
+    the short head check fails exactly where the whole incremental parse fails."""
+    with zipfile.ZipFile(io.BytesIO(T.filled())) as zf:
+        xml = zf.read(T.sheet_part("五、六"))
+    variants = [xml[:k] for k in range(0, 700)]
+    variants += [xml[:k] + junk + xml[k:] for k in range(0, 700, 3) for junk in (b"<", b"&", b"<!--dimension>-->")]
+    variants += [xml.replace(b"<dimension", b"<dimensionX", 1), re.sub(rb"<dimension [^>]*/>", b"", xml)]
+    outcomes = {(_head_outcome(stream_rows.check_head, v), _head_outcome(_whole_head, v)) for v in variants}
+    assert all(short == whole for short, whole in outcomes)
+    assert {short for short, _ in outcomes} == {"ok", "XMLSyntaxError"}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda x: x.replace("</sheetData>", "</sheetData><x>"),  # damage after the head of a sheet never read
+        lambda x: x.replace("<sheetViews>", "<sheetViews><x>"),  # damage before <dimension>
+        lambda x: re.sub("<dimension [^>]*/>", "", x).replace("</sheetData>", "</sheetData><x>"),
+    ],
+)
+def test_a_damaged_sheet_the_layout_does_not_use_reads_as_openpyxl_reads_it(
+    tmp_path: Path, change: Callable[[str], str]
+) -> None:
+    path = tmp_path / "damaged.xlsx"
+    path.write_bytes(T.patch(T.filled(), T.sheet_part("校验"), change))
+    fast, reference = _attempt(read_workbook, path), _attempt(lambda p: read_workbook(p, reference=True), path)
+    assert verdict(fast) == verdict(reference)
+
+
+def test_a_remembered_workbook_part_reads_as_a_fresh_one(tmp_path: Path) -> None:
+    """Two organisations' templates share their workbook part: the second read takes it from memory
+    and gives what a fresh read gives; a part openpyxl refuses is refused again on every read."""
+    from xltool.read import stream
+
+    with zipfile.ZipFile(io.BytesIO(T.filled())) as zf:
+        book = zf.read("xl/workbook.xml")
+    with zipfile.ZipFile(io.BytesIO(T.filled(org=("示例县某某乡人民政府", "11330000MB0000000H")))) as zf:
+        assert zf.read("xl/workbook.xml") == book
+    fresh = stream._read_workbook_part(book, "xl/workbook.xml")
+    assert stream._workbook(book, "xl/workbook.xml") == fresh
+    assert stream._workbook(bytes(book), "xl/workbook.xml") == fresh
+    assert len(fresh.names) > 150 and [name for _, name in fresh.sheets][-1] == "_xltool"
+    path = tmp_path / "not-a-workbook.xlsx"
+    path.write_bytes(T.patch(T.filled(), "xl/workbook.xml", lambda x: x.replace("<workbook ", '<workbook foo="1" ')))
+    for _ in range(2):
+        with pytest.raises(InputFileError) as err:
+            read_workbook(path)
+        assert err.value.code == "UNREADABLE_WORKBOOK" and "not a workbook part" in err.value.details["error"]

@@ -296,8 +296,8 @@ def _values(
                 for p in coerced.problems
             ]
     inputs = {p: (None if p in typed else v) for p, v in values.items()}
-    results = []
-    for keep, start in ((frozenset(typed), values), (frozenset(), inputs)):
+    results = []  # no total typed over: both starts are the same, and so are their totals
+    for keep, start in ((frozenset(typed), values), (frozenset(), inputs))[: 2 if typed else 1]:
         out = derive(model, start, keep=keep)
         for pointer in model.derived_order:
             if pointer in keep:
@@ -306,7 +306,7 @@ def _values(
                 out[pointer] = eval_expr(model.derived[pointer], out)
             out[pointer] = _clean(model, pointer, out[pointer])
         results.append(out)
-    return results[0], results[1], issues
+    return results[0], results[1] if typed else dict(results[0]), issues
 
 
 def _boxes(sheet: SheetLayout) -> list[Box]:

@@ -19,7 +19,6 @@ import re
 import stat
 import zipfile
 import zlib
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
@@ -27,6 +26,7 @@ from typing import Literal
 import olefile
 
 from ..base.errors import InputFileError
+from .counting import Recount, Tally
 from .refusals import refuse
 from .scan import ods_cells, xls_cells
 from .signatures import is_ole, is_zip, looks_like
@@ -53,11 +53,13 @@ MAX_ELEMENTS = {
     "sheet": 100,
     "tags": 1_000_000,
 }
+# Every counted element starts with its own '<', so while the whole file has at most this many tags
+# no kind but `sheet` can pass its cap: the gate then counts only tags and sheets (`counting.Recount`).
+FEW_TAGS = min(cap for what, cap in MAX_ELEMENTS.items() if what not in ("sheet", "tags"))
 MAX_DENSE_CELLS = 2_000_000  # python-calamine allocates .xls/.ods sheets densely (~32 bytes a cell)
 
 _ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
 _DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")  # XML keywords are case-sensitive
-_COUNTED = re.compile(rb"<(?:\w{1,32}:)?(c|row|si|xf|definedName|sheet)(?=[\s/>])")
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 _BOOK_CT = re.compile(r"(spreadsheetml\.(sheet|template)|ms-excel\.\w+\.macroEnabled)\.main\+xml")
 
@@ -130,14 +132,15 @@ def _inflate(data: memoryview, info: zipfile.ZipInfo) -> Iterator[bytes]:
 
 
 def _stream_check(
-    zf: zipfile.ZipFile, data: bytes, path: str | None
+    zf: zipfile.ZipFile, data: bytes, path: str | None, exact: bool = False
 ) -> tuple[dict[str, bytes], dict[str, bytes | None]]:
     """Inflate every entry, one chunk at a time, counting real bytes against the caps and
     scanning XML for DTDs; returns the heads of `mimetype` and `[Content_Types].xml`, and the
-    XML entries as `zipfile` would read them (see `_kept`)."""
+    XML entries as `zipfile` would read them (see `_kept`). Elements are counted short unless
+    `exact` (raises `Recount` when the file has too many tags for that: see `counting.py`)."""
     heads: dict[str, bytes] = {}
     parts: dict[str, bytes | None] = {}
-    view, total, counts, kept = memoryview(data), 0, Counter[bytes](), 0
+    view, total, tally, kept = memoryview(data), 0, Tally(exact, FEW_TAGS), 0
     for info in zf.infolist():
         name, size, crc, tail, utf16 = info.filename, 0, 0, b"", False
         chunks: list[bytes] = []
@@ -166,9 +169,9 @@ def _stream_check(
                         marker in tail + text for marker in _DTD_MARKERS
                     ):
                         raise refuse("XML_DTD", path, entry=name)
-                    _count(counts, tail + text, tail, path, name)
+                    _count(tally, tail + text, tail, path, name)
                     tail = text[-64:]
-        except InputFileError:
+        except (InputFileError, Recount):
             raise
         except Exception as exc:  # zlib.error, ValueError...: the entry cannot be inflated
             raise refuse("BROKEN_ZIP", path, reason="entry", entry=name, error=repr(exc)) from None
@@ -192,13 +195,10 @@ def _kept(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     return True
 
 
-def _count(counts: Counter[bytes], window: bytes, tail: bytes, path: str | None, entry: str) -> None:
+def _count(tally: Tally, window: bytes, tail: bytes, path: str | None, entry: str) -> None:
     """Add the elements of `window` not already counted in `tail` (a tag cut by the chunk
     boundary is counted once); refuse as soon as one kind passes its cap."""
-    counts.update(_COUNTED.findall(window))  # a list of bytes: counted in C
-    counts.subtract(_COUNTED.findall(tail))
-    counts[b"tags"] += window.count(b"<") - tail.count(b"<")
-    for what, found in counts.items():
+    for what, found in tally.add(window, tail).items():
         if found > MAX_ELEMENTS[what.decode()]:
             raise refuse(
                 "WORKBOOK_TOO_LARGE",
@@ -289,7 +289,10 @@ def sniff(path: str | os.PathLike[str], *, max_file_bytes: int = MAX_FILE_BYTES)
     parts: dict[str, bytes | None] = {}
     if is_zip(data):
         with open_zip_checked(data, p) as zf:
-            heads, parts = _stream_check(zf, data, p)
+            try:
+                heads, parts = _stream_check(zf, data, p)
+            except Recount:  # many tags: the full count decides, from the first entry
+                heads, parts = _stream_check(zf, data, p, exact=True)
             kind = _classify_zip(zf, heads, p)
     elif is_ole(data):
         kind = _check_ole(data, p)

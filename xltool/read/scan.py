@@ -142,27 +142,54 @@ def scan_sheet_xml(xml: bytes) -> tuple[dict[tuple[int, int], Any], bool]:
     """Cached results of formula cells ((row, col) -> value) and whether the sheet is protected.
 
     A formula cell is <c ...><f ...>...</f><v>...</v></c> (CT_Cell's order, optional whitespace
-    between): one pattern whose every part stops at the next '<', so one pass in C, linear."""
+    between): one pattern whose every part stops at the next '<', so linear."""
     cached: dict[tuple[int, int], Any] = {}
-    first = _F_NAME.search(xml)  # no <f> tag: no formula cell
-    for m in _FORMULA_CELL.finditer(xml, _before_tag(xml, first.start())) if first else ():
-        plain = _PLAIN_CELL.fullmatch(m.group(1))
-        if plain:  # r="B4" s="3" t="str": what _attrs gives, without the general pattern
-            ref, kind = plain.group(1).decode(), (plain.group(2) or b"n").decode()
-        else:
-            attrs = _attrs(m.group(1))
-            ref, kind = attrs.get("r", ""), attrs.get("t", "n")
-        pos = parse_ref(ref)
+    for m in _formula_cells(xml):
+        attrs = m.group(1)
+        pos, kind = _cell_attrs_seen(attrs) if len(attrs) <= 64 else _cell_attrs(attrs)
         if pos is not None:
             cached[pos] = _cached(kind, m.group(2).decode("utf-8", "replace"))
     return cached, protected(xml)
 
 
+def _cell_attrs(attrs: bytes) -> tuple[tuple[int, int] | None, str]:
+    """A formula cell's position (None if its reference is not one) and type, from its attributes."""
+    plain = _PLAIN_CELL.fullmatch(attrs)
+    if plain:  # r="B4" s="3" t="str": what _attrs gives, without the general pattern
+        ref, kind = plain.group(1).decode(), (plain.group(2) or b"n").decode()
+    else:
+        found = _attrs(attrs)
+        ref, kind = found.get("r", ""), found.get("t", "n")
+    return parse_ref(ref), kind
+
+
+# Pure, and a template's formula cells (totals, checks) carry the same attributes in every file made
+# from it: short ones are remembered.
+_cell_attrs_seen = lru_cache(maxsize=1 << 12)(_cell_attrs)
+
+
+def _formula_cells(xml: bytes) -> Iterator[re.Match[bytes]]:
+    """`_FORMULA_CELL.finditer(xml)`, with the pattern tried only where a match can start instead of
+    at every '<' (most of a sheet is not formulas). Each match holds an <f> tag and starts where
+    `_before_tag` says from it; matches never overlap (a match holds one '<c', none of its other tags
+    starts a cell), so trying each such start in order finds what finditer finds, in its order."""
+    starts = set()
+    for needle in (b"<f", b":f"):  # found by bytes.find, in C
+        at = xml.find(needle)
+        while at >= 0:
+            if _F_NAME.match(xml, at):
+                starts.add(_before_tag(xml, at))
+            at = xml.find(needle, at + 1)
+    for start in sorted(starts):
+        m = _FORMULA_CELL.match(xml, start)
+        if m is not None:
+            yield m
+
+
 def _before_tag(xml: bytes, at: int) -> int:
-    """Where `_FORMULA_CELL` can first match, given the first <f> tag's name at `at` (its '<' or its
-    prefix's ':'): a match is '<c ...>', blanks, '<f', so it starts at the last '<' before the last '>'
-    before that tag (no '<' in a cell's attributes) or later. Searching from there finds what a
-    search from 0 finds (the pattern looks neither behind nor at the start)."""
+    """Where a `_FORMULA_CELL` match holding the <f> tag whose name is at `at` (its '<' or its
+    prefix's ':') starts: a match is '<c ...>', blanks, '<f', so at the last '<' before the last '>'
+    before that tag (no '<' in a cell's attributes)."""
     tag = at if xml[at] == 0x3C else xml.rfind(b"<", 0, at)
     gt = xml.rfind(b">", 0, max(tag, 0))
     return max(0, xml.rfind(b"<", 0, max(gt, 0)))

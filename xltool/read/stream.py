@@ -17,13 +17,14 @@ import io
 import posixpath
 import zipfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from .cells import EMPTY, RawCell, SourceError, _engine, _raise_limits
 from .properties import custom_properties
 from .scan import protected_sheets, scan_sheet_xml
-from .stream_rows import MAIN, SheetReader, date_styles, item_text, iter_ends, parse_sheet, parse_xml
+from .stream_rows import MAIN, SheetReader, check_head, date_styles, item_text, parse_sheet, parse_xml
 
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -69,31 +70,23 @@ class StreamSource:
                 raise SourceError("File contains no valid workbook part")
             part = (part or "/xl/workbook.xml").lstrip("/")
             self._strings_part = overrides.get(_SHARED_STRINGS, "").lstrip("/")
-            book = parse_xml(self._read(part))
-            if {k for k in book.attrib if not k.startswith("{")} - {"conformance"}:
-                raise SourceError(f"{part} is not a workbook part")  # openpyxl's object model refuses it
+            book = _workbook(self._read(part), part)
             rels = self._rels(part, required=True)
             self._paths: dict[str, str] = {}
             self._order: list[str] = []
             self._fast: dict[str, list[Any]] = {}  # sheet part -> its rows, parsed whole (`parse_sheet`)
             self._fast_budget = FAST_BYTES
-            for sheet in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"):
-                rid = sheet.get(_REL + "id")
+            for rid, name in book.sheets:
                 if not rid:
                     continue  # as openpyxl: an invalid sheet entry is left out,
                 target = rels[rid]  # an unknown relationship makes the workbook unreadable,
                 if target not in self._names:
                     continue  # and a sheet without its part is not in the workbook
-                name = sheet.get("name", "")
                 self._order.append(name)
                 self._paths[name] = target
                 self._check_head(target)
-            self._names_map: dict[str, str] = {}
-            for dn in book.iterfind(f"{MAIN}definedNames/{MAIN}definedName"):
-                if dn.get("localSheetId") is None:
-                    self._names_map[dn.get("name", "")] = str(dn.text)  # openpyxl: str(None) for an empty name
-            pr = book.find(MAIN + "workbookPr")
-            self._mac_epoch = pr is not None and pr.get("date1904", "").lower() in ("1", "true")
+            self._names_map = dict(book.names)
+            self._mac_epoch = book.mac_epoch
             self._strings: list[str] | None = None
             self._shared()
             self._styles: tuple[frozenset[int], frozenset[int]] | None = None
@@ -109,12 +102,16 @@ class StreamSource:
         """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
         <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
         self._rels(part)
-        data = self._read(part)
-        rows = parse_sheet(data) if len(data) <= self._fast_budget else None
-        if rows is None:
-            next(iter_ends(data, MAIN + "dimension", MAIN + "sheetData"), None)
-        else:  # parsed whole without error: the head parses too
-            self._fast[part], self._fast_budget = rows, self._fast_budget - len(data)
+        check_head(self._read(part))
+
+    def _rows_of(self, part: str, data: bytes) -> list[Any] | None:
+        """A sheet the reader needs, parsed whole (`parse_sheet`) while the budget lasts; None: the
+        exact path parses it incrementally. Sheets the layout does not use are never parsed whole."""
+        if part not in self._fast and len(data) <= self._fast_budget:
+            rows = parse_sheet(data)
+            if rows is not None:
+                self._fast[part], self._fast_budget = rows, self._fast_budget - len(data)
+        return self._fast.get(part)
 
     def _read(self, name: str) -> bytes:
         found = self._parts.get(name)
@@ -166,7 +163,7 @@ class StreamSource:
         with _engine(sheet):
             cached, self._protected[sheet] = scan_sheet_xml(part)
             reader = SheetReader(self._shared(), self._date_styles(), self._mac_epoch, cached, self._values)
-            cells = reader.read(part, self._rows.get(sheet), self._fast.get(self._paths[sheet]))
+            cells = reader.read(part, self._rows.get(sheet), self._rows_of(self._paths[sheet], part))
         self._cells[sheet] = cells
         return cells
 
@@ -185,6 +182,38 @@ class StreamSource:
     def close(self) -> None:
         if self._archive is not None:
             self._archive.close()
+
+
+@dataclass(frozen=True)
+class _Workbook:
+    """What the reader takes from the workbook part."""
+
+    sheets: tuple[tuple[str | None, str], ...]  # (relationship id, name) of each <sheet>, in order
+    names: tuple[tuple[str, str], ...]  # workbook-wide defined names -> their text, as openpyxl keeps them
+    mac_epoch: bool  # dates counted from 1904
+
+
+def _read_workbook_part(data: bytes, part: str) -> _Workbook:
+    book = parse_xml(data)
+    if {k for k in book.attrib if not k.startswith("{")} - {"conformance"}:
+        raise SourceError(f"{part} is not a workbook part")  # openpyxl's object model refuses it
+    sheets = tuple((s.get(_REL + "id"), s.get("name", "")) for s in book.iterfind(f"{MAIN}sheets/{MAIN}sheet"))
+    names: dict[str, str] = {}
+    for dn in book.iterfind(f"{MAIN}definedNames/{MAIN}definedName"):
+        if dn.get("localSheetId") is None:
+            names[dn.get("name", "")] = str(dn.text)  # openpyxl: str(None) for an empty name
+    pr = book.find(MAIN + "workbookPr")
+    return _Workbook(sheets, tuple(names.items()), pr is not None and pr.get("date1904", "").lower() in ("1", "true"))
+
+
+# A pure function of the bytes (and the part's name, quoted in the error), and every template made
+# from one schema carries the same workbook part (its ~200 defined names name cells, not organisations):
+# remembered for parts of up to 64 KiB; one that raised is not remembered, and raises again.
+_workbook_seen = lru_cache(maxsize=16)(_read_workbook_part)
+
+
+def _workbook(data: bytes, part: str) -> _Workbook:
+    return (_workbook_seen if len(data) <= 65536 else _read_workbook_part)(data, part)
 
 
 def _package_parts(read: Callable[[str], bytes], names: set[str]) -> Any:

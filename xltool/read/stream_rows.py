@@ -58,6 +58,23 @@ def parse_sheet(data: bytes) -> list[Any] | None:
     return rows
 
 
+def check_head(data: bytes) -> None:
+    """What openpyxl parses of every sheet when it opens a workbook: the XML up to the end of the
+    first <dimension> or <sheetData>; raises where that parse fails. lxml hands over the events
+    parsed before an error, so parsing the bytes up to the first '>' after "dimension" decides it
+    when the event is there (a few hundred bytes, not the whole sheet); otherwise the whole part is
+    parsed incrementally, as always."""
+    tags = MAIN + "dimension", MAIN + "sheetData"
+    at = data.find(b"dimension")
+    end = data.find(b">", at) if at >= 0 else -1
+    try:
+        if end >= 0 and next(iter_ends(data[: end + 1], *tags), None) is not None:
+            return
+    except Exception:  # noqa: BLE001 - a cut or damaged head: the whole part decides, below
+        pass
+    next(iter_ends(data, *tags), None)
+
+
 def parse_xml(data: bytes) -> Any:
     """A whole (small) part: the gate has refused DTDs and bounded sizes; no entities, no network."""
     return etree.fromstring(data, _parser())

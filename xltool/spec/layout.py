@@ -42,7 +42,7 @@ class Box:
     def merged(self) -> bool:
         return self.last_row > self.row or self.last_col > self.col
 
-    @property
+    @cached_property  # asked for every issue and total of every read: worked out once per box
     def a1(self) -> str:
         return a1(self.row, self.col)
 
@@ -64,7 +64,7 @@ class FieldCell:
     derived: bool
     height: float | None = None
 
-    @property
+    @cached_property  # compared with the file's names on every read
     def defined_name(self) -> str:
         return defined_name(self.pointer)
 
