@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 HEAVY = ("openpyxl", "jsonschema", "lxml", "xlsxwriter", "python_calamine", "starlette", "uvicorn", "docx", "sqlite3")
 
@@ -108,3 +109,15 @@ def test_stand_ins_make_the_real_rich_objects() -> None:
         tb = light_rich.Traceback.from_exception(type(exc), exc, exc.__traceback__)
     assert type(tb) is Traceback
     assert tb.trace.stacks[0].exc_type == "ValueError"
+
+
+def test_read_refused_at_the_gate_imports_neither_jsonschema_nor_multiprocessing(tmp_path: Path) -> None:
+    """An empty file is refused before any report exists: checking one (jsonschema) and collect's worker
+    pool (multiprocessing) are imported when used, not with the reader."""
+    empty = tmp_path / "empty.xlsx"
+    empty.write_bytes(b"")
+    shown, loaded = _run_cli(["read", str(empty)])
+    assert "EMPTY_FILE" in shown
+    tops = {m.split(".")[0] for m in loaded}
+    assert tops & {"jsonschema", "multiprocessing", "concurrent", "openpyxl", "lxml"} == set()
+    assert "xltool.read.reader" in loaded

@@ -23,9 +23,11 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing.process import BaseProcess
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # multiprocessing is imported by collect, not by every reader and writer (~10 ms)
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing.process import BaseProcess
 
 _PREPARED: dict[tuple[str, bool, bool], str] = {}
 _PREPARED_LIMIT = 50_000  # formulas remembered before starting afresh (extra sheets may vary)
