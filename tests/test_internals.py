@@ -63,6 +63,10 @@ def _book(workbook: object, buffer: io.BytesIO) -> dict[str, bytes]:
     ws = workbook.add_worksheet("S")  # type: ignore[attr-defined]
     ws.write_formula(0, 0, "=SUM(B1:B2)+LET(x,1,x)+_xlfn.CONCAT(1)*0", None, 0)
     ws.write_formula(1, 0, "=IFERROR(1/B1,0)", None, 0)
+    ws.write_formula(2, 0, "=UNIQUE(B1:B2)", None, 0)  # dynamic array and array formulas, given to write_formula
+    ws.write_formula(3, 0, "{=SUM(B1:B2*C1:C2)}", None, 0)
+    with pytest.warns(UserWarning):
+        assert ws.write_formula(4, 0, "", None, 0) == -1
     ws.conditional_format(0, 1, 1, 1, {"type": "formula", "criteria": "=ISERR(B1)", "format": None})
     fmt = workbook.add_format({"bold": True})  # type: ignore[attr-defined]
     # every kind of cell, with and without a format (`_write_cell`: formatted ones are written by xltool)

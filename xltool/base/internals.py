@@ -13,14 +13,16 @@ somewhere deep in a collect run.
 - `ProcessPoolExecutor` has no public way to kill its workers before Python 3.14 (`_processes`).
 - xlsxwriter cannot lock the workbook structure: `xlsx_workbook` subclasses its `Workbook` to write
   `<workbookProtection>` right after `<workbookPr>` (`_write_workbook_pr`), instead of re-zipping the
-  file afterwards. Its worksheets run dozens of regex substitutions on every formula
-  (`_prepare_formula`); the subclassed worksheets remember the result per formula, since templates
-  write the same few hundred formulas again for every organisation. They also write the cells every
-  template is made of (a format and a number, shared string, blank or formula) in one step
-  (`_write_cell`, its innermost loop: a list of attributes escaped one by one, ~15% of a template);
-  any other cell goes to xlsxwriter's own code. The subclassed workbook likewise remembers what
-  `define_name` makes of a workbook-level name (its checks run five regular expressions per name, and a
-  template defines about 190 names, the same for every organisation).
+  file afterwards.
+- Speed (templates write the same cells, formulas and names again for every organisation): the
+  subclassed worksheets remember each formula's preparation (`_prepare_formula`: dozens of regex
+  substitutions) and whether it is a dynamic array formula (`_write_formula`: a search for ~30
+  function names), and write the cells templates are made of (a format and a number, shared string,
+  blank or formula) in one step (`_write_cell`, the innermost loop); any other cell goes to
+  xlsxwriter's own code. The subclassed workbook remembers what `define_name` makes of a
+  workbook-level name (five regular expressions each, ~190 names a template) and the
+  `<definedNames>` XML of a list of names (`_write_defined_names`). `tests/test_internals.py`
+  compares the parts written with plain xlsxwriter's.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ if TYPE_CHECKING:  # multiprocessing is imported by collect, not by every reader
 _PREPARED: dict[tuple[str, bool, bool], str] = {}
 _PREPARED_LIMIT = 50_000  # formulas remembered before starting afresh (extra sheets may vary)
 _NAMED: dict[tuple[str, str], list[Any]] = {}  # (name, formula) -> xlsxwriter's entry for it
+_NAMES_XML: dict[str, str] = {}  # repr of a workbook's defined names -> their <definedNames> XML
+_NAMES_XML_LIMIT = 64
+_ORDINARY: dict[str, bool] = {}  # formula -> neither a dynamic array formula nor an {array formula}
 
 
 def worksheet_xml(workbook: Any, sheet: str) -> bytes:
@@ -108,6 +113,21 @@ def _workbook_class() -> type:
                 super()._write_cell(row, col, cell)
             return None
 
+        def _write_formula(self, row: int, col: int, formula: str, cell_format: Any = None, value: Any = 0) -> int:
+            ordinary = _ORDINARY.get(formula) if isinstance(formula, str) else False
+            if ordinary is None:
+                if len(_ORDINARY) >= _PREPARED_LIMIT:
+                    _ORDINARY.clear()
+                special = not formula or xw.re_dynamic_function.search(formula) or formula[0] + formula[-1] == "{}"
+                ordinary = _ORDINARY[formula] = not special
+            if not ordinary or self.constant_memory:
+                rc: int = super()._write_formula(row, col, formula, cell_format, value)
+                return rc
+            if self._check_dimensions(row, col):
+                return -1
+            self.table[row][col] = xw.CellFormulaTuple(self._prepare_formula(formula), cell_format, value)
+            return 0
+
         def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
             key = (formula, expand_future_functions, bool(self.use_future_functions))
             prepared = _PREPARED.get(key)
@@ -136,6 +156,22 @@ def _workbook_class() -> type:
                 return rc
             self.defined_names.append(list(entry))
             return 0
+
+        def _write_defined_names(self) -> None:
+            key = repr(self.defined_names)  # [name, sheet index, formula, hidden] each, sorted by now
+            xml = _NAMES_XML.get(key)
+            if xml is None:
+                fh: Any = self.fh  # type: ignore[has-type]
+                self.fh = part = io.StringIO()
+                try:
+                    super()._write_defined_names()
+                finally:
+                    self.fh = fh
+                xml = part.getvalue()
+                if len(_NAMES_XML) >= _NAMES_XML_LIMIT:
+                    _NAMES_XML.clear()
+                _NAMES_XML[key] = xml
+            self.fh.write(xml)
 
         def _write_workbook_pr(self) -> None:
             super()._write_workbook_pr()
