@@ -10,6 +10,7 @@ import io
 import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import openpyxl
 import pytest
@@ -69,6 +70,11 @@ def _book(workbook: object, buffer: io.BytesIO) -> dict[str, bytes]:
         assert ws.write_formula(4, 0, "", None, 0) == -1
     ws.conditional_format(0, 1, 1, 1, {"type": "formula", "criteria": "=ISERR(B1)", "format": None})
     fmt = workbook.add_format({"bold": True})  # type: ignore[attr-defined]
+    ws.data_validation(0, 8, 3, 8, {"validate": "integer", "criteria": ">=", "value": 0, "input_title": "数<>&"})
+    ws.data_validation(0, 9, 0, 9, {"validate": "list", "source": ["a", "b&c"], "error_message": "x"})
+    ws.conditional_format(0, 8, 3, 8, {"type": "cell", "criteria": "==", "value": '"✗"', "format": fmt})
+    ws.conditional_format(0, 10, 3, 10, {"type": "text", "criteria": "begins with", "value": "有 ", "format": fmt})
+    ws.conditional_format(0, 9, 3, 9, {"type": "data_bar", "data_bar_2010": True})  # numbered per workbook
     # every kind of cell, with and without a format (`_write_cell`: formatted ones are written by xltool)
     for col, f in ((3, fmt), (4, None)):
         cells = [
@@ -127,3 +133,24 @@ def test_parse_worksheet_raises_where_openpyxl_loading_fails() -> None:
     parse_worksheet(f'<worksheet xmlns="{main}"><mergeCells><mergeCell ref="A1:B1"/></mergeCells></worksheet>'.encode())
     with pytest.raises(TypeError):  # what load_workbook reports for an element it does not know
         parse_worksheet(f'<worksheet xmlns="{main}"><mergeCells c="1"/></worksheet>'.encode())
+
+
+def test_remembered_xml_follows_the_options() -> None:
+    """Data validations, conditional formats and names that differ are never written from memory."""
+
+    def sheet(workbook: Any, buffer: io.BytesIO, value: int) -> bytes:
+        ws = workbook.add_worksheet("S")
+        fmt = workbook.add_format({"bold": True})
+        ws.data_validation(0, 0, 3, 0, {"validate": "integer", "criteria": ">=", "value": value})
+        ws.conditional_format(0, 1, 3, 1, {"type": "cell", "criteria": "==", "value": value, "format": fmt})
+        ws.conditional_format(0, 2, 3, 2, {"type": "formula", "criteria": f"=A1>{value}", "format": fmt})
+        workbook.define_name("f.a", f"=S!$A${value + 1}")
+        workbook.close()
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as z:
+            return z.read("xl/worksheets/sheet1.xml") + z.read("xl/workbook.xml")
+
+    for value in (0, 1, 0, 2):
+        plain, ours = io.BytesIO(), io.BytesIO()
+        assert sheet(xlsx_workbook(ours, {"in_memory": True}), ours, value) == sheet(
+            xlsxwriter.Workbook(plain, {"in_memory": True}), plain, value
+        )

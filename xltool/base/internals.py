@@ -21,7 +21,8 @@ somewhere deep in a collect run.
   blank or formula) in one step (`_write_cell`, the innermost loop); any other cell goes to
   xlsxwriter's own code. The subclassed workbook remembers what `define_name` makes of a
   workbook-level name (five regular expressions each, ~190 names a template) and the
-  `<definedNames>` XML of a list of names (`_write_defined_names`). `tests/test_internals.py`
+  `<definedNames>` XML of a list of names (`_write_defined_names`); the worksheets, the XML of their
+  data validations and conditional formats (but data bars) for the same options. `tests/test_internals.py`
   compares the parts written with plain xlsxwriter's.
 """
 
@@ -39,8 +40,9 @@ if TYPE_CHECKING:  # multiprocessing is imported by collect, not by every reader
 _PREPARED: dict[tuple[str, bool, bool], str] = {}
 _PREPARED_LIMIT = 50_000  # formulas remembered before starting afresh (extra sheets may vary)
 _NAMED: dict[tuple[str, str], list[Any]] = {}  # (name, formula) -> xlsxwriter's entry for it
-_NAMES_XML: dict[str, str] = {}  # repr of a workbook's defined names -> their <definedNames> XML
-_NAMES_XML_LIMIT = 64
+_XML: dict[tuple[str, str], str] = {}  # (element, repr of what xlsxwriter writes it from) -> its XML
+_XML_LIMIT = 1024
+_PLAIN_RULES = {"cellIs", "expression", "beginsWith"}  # conditional formats written from their options only
 _ORDINARY: dict[str, bool] = {}  # formula -> neither a dynamic array formula nor an {array formula}
 
 
@@ -77,6 +79,23 @@ def xlsx_workbook(
     workbook = _workbook_class()(target, options)
     workbook.xltool_protection = None if protection is None else list(protection)
     return workbook
+
+
+def _remembered_xml(writer: Any, write: Any, key: tuple[str, str]) -> None:
+    """Write what `write()` writes to `writer.fh`, from memory when `key` was written before."""
+    xml = _XML.get(key)
+    if xml is None:
+        fh = writer.fh
+        writer.fh = part = io.StringIO()
+        try:
+            write()
+        finally:
+            writer.fh = fh
+        xml = part.getvalue()
+        if len(_XML) >= _XML_LIMIT:
+            _XML.clear()
+        _XML[key] = xml
+    writer.fh.write(xml)
 
 
 def prepared_formulas() -> int:
@@ -128,6 +147,18 @@ def _workbook_class() -> type:
             self.table[row][col] = xw.CellFormulaTuple(self._prepare_formula(formula), cell_format, value)
             return 0
 
+        def _write_data_validations(self) -> None:  # written from `validations` alone
+            key = ("dataValidations", repr(self.validations))
+            _remembered_xml(self, super()._write_data_validations, key)
+
+        def _write_conditional_formats(self) -> None:  # from `cond_formats` alone, for these types
+            rules = [p for params in self.cond_formats.values() for p in params]
+            if any(p.get("type") not in _PLAIN_RULES for p in rules):
+                return super()._write_conditional_formats()  # e.g. a data bar: numbered, kept for extLst
+            key = ("conditionalFormatting", repr(self.cond_formats))
+            _remembered_xml(self, super()._write_conditional_formats, key)
+            return None
+
         def _prepare_formula(self, formula: str, expand_future_functions: bool = False) -> str:
             key = (formula, expand_future_functions, bool(self.use_future_functions))
             prepared = _PREPARED.get(key)
@@ -157,21 +188,9 @@ def _workbook_class() -> type:
             self.defined_names.append(list(entry))
             return 0
 
-        def _write_defined_names(self) -> None:
-            key = repr(self.defined_names)  # [name, sheet index, formula, hidden] each, sorted by now
-            xml = _NAMES_XML.get(key)
-            if xml is None:
-                fh: Any = self.fh  # type: ignore[has-type]
-                self.fh = part = io.StringIO()
-                try:
-                    super()._write_defined_names()
-                finally:
-                    self.fh = fh
-                xml = part.getvalue()
-                if len(_NAMES_XML) >= _NAMES_XML_LIMIT:
-                    _NAMES_XML.clear()
-                _NAMES_XML[key] = xml
-            self.fh.write(xml)
+        def _write_defined_names(self) -> None:  # [name, sheet index, formula, hidden] each, sorted by now
+            key = ("definedNames", repr(self.defined_names))
+            _remembered_xml(self, super()._write_defined_names, key)
 
         def _write_workbook_pr(self) -> None:
             super()._write_workbook_pr()
