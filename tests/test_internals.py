@@ -10,6 +10,7 @@ import io
 import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import openpyxl
 import pytest
@@ -63,7 +64,48 @@ def _book(workbook: object, buffer: io.BytesIO) -> dict[str, bytes]:
     ws = workbook.add_worksheet("S")  # type: ignore[attr-defined]
     ws.write_formula(0, 0, "=SUM(B1:B2)+LET(x,1,x)+_xlfn.CONCAT(1)*0", None, 0)
     ws.write_formula(1, 0, "=IFERROR(1/B1,0)", None, 0)
+    ws.write_formula(2, 0, "=UNIQUE(B1:B2)", None, 0)  # dynamic array and array formulas, given to write_formula
+    ws.write_formula(3, 0, "{=SUM(B1:B2*C1:C2)}", None, 0)
+    with pytest.warns(UserWarning):
+        assert ws.write_formula(4, 0, "", None, 0) == -1
     ws.conditional_format(0, 1, 1, 1, {"type": "formula", "criteria": "=ISERR(B1)", "format": None})
+    fmt = workbook.add_format({"bold": True})  # type: ignore[attr-defined]
+    ws.data_validation(0, 8, 3, 8, {"validate": "integer", "criteria": ">=", "value": 0, "input_title": "数<>&"})
+    ws.data_validation(0, 9, 0, 9, {"validate": "list", "source": ["a", "b&c"], "error_message": "x"})
+    ws.conditional_format(0, 8, 3, 8, {"type": "cell", "criteria": "==", "value": '"✗"', "format": fmt})
+    ws.conditional_format(0, 10, 3, 10, {"type": "text", "criteria": "begins with", "value": "有 ", "format": fmt})
+    ws.conditional_format(0, 9, 3, 9, {"type": "data_bar", "data_bar_2010": True})  # numbered per workbook
+    # every kind of cell, with and without a format (`_write_cell`: formatted ones are written by xltool)
+    for col, f in ((3, fmt), (4, None)):
+        cells = [
+            ("write_number", 0.1),
+            ("write_number", 1e20),
+            ("write_number", -3),
+            ("write_string", 'a&<>"_x0041_\x01'),
+            ("write_string", " 空格 "),
+            ("write_blank", None),
+            ("write_boolean", True),
+            ("write_datetime", dt.datetime(2026, 1, 31)),
+            ("write_url", "https://x.example/?a=1&b=2"),
+        ]
+        for row, (method, value) in enumerate(cells):
+            getattr(ws, method)(row, col, value, f)
+        results = (0, 2.5, "", "✓", "a<b&c", True, False, "#N/A", "#REF!", None)
+        for row, shown in enumerate(results, start=len(cells)):
+            ws.write_formula(row, col, '=IF(A1<B1,"<&>",A1)', f, shown)
+        ws.write_array_formula(30, col, 31, col, "{=SUM(A1:A2*B1:B2)}", f, 3)
+        ws.write_rich_string(32, col, "a", fmt, "b", *([f] if f else []))
+    ws.set_row(40, None, fmt)
+    ws.write_blank(40, 0, None)  # a row format
+    ws.set_column(6, 6, None, fmt)
+    ws.write_string(41, 6, "x")  # a column format
+    # defined names: workbook-level twice (the second from memory), sheet-level, refused ones
+    for name, ref in (("f.a", "=S!$A$1"), ("f.a", "=S!$A$1"), ("f.b", "=S!$A$1:$B$2"), ("S!local", "=S!$C$3")):
+        assert workbook.define_name(name, ref) == 0  # type: ignore[attr-defined]
+    with pytest.warns(UserWarning):
+        assert workbook.define_name("A1", "=S!$A$1") == -1  # type: ignore[attr-defined]
+    with pytest.warns(UserWarning):
+        assert workbook.define_name("bad name", "=S!$A$1") == -1  # type: ignore[attr-defined]
     workbook.close()  # type: ignore[attr-defined]
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as z:
         return {n: z.read(n) for n in z.namelist()}
@@ -78,6 +120,8 @@ def test_xlsx_workbook_writes_the_same_parts_as_xlsxwriter_plus_the_structure_lo
         ours.seek(0), ours.truncate()
         assert prepared_formulas() > 0
         assert got["xl/worksheets/sheet1.xml"] == expected["xl/worksheets/sheet1.xml"]
+        assert got["xl/sharedStrings.xml"] == expected["xl/sharedStrings.xml"]
+        assert got["docProps/app.xml"] == expected["docProps/app.xml"]
         assert got["xl/workbook.xml"] == expected["xl/workbook.xml"].replace(
             b"<bookViews>", b'<workbookProtection workbookPassword="CC3D" lockStructure="1"/><bookViews>'
         )
@@ -89,3 +133,24 @@ def test_parse_worksheet_raises_where_openpyxl_loading_fails() -> None:
     parse_worksheet(f'<worksheet xmlns="{main}"><mergeCells><mergeCell ref="A1:B1"/></mergeCells></worksheet>'.encode())
     with pytest.raises(TypeError):  # what load_workbook reports for an element it does not know
         parse_worksheet(f'<worksheet xmlns="{main}"><mergeCells c="1"/></worksheet>'.encode())
+
+
+def test_remembered_xml_follows_the_options() -> None:
+    """Data validations, conditional formats and names that differ are never written from memory."""
+
+    def sheet(workbook: Any, buffer: io.BytesIO, value: int) -> bytes:
+        ws = workbook.add_worksheet("S")
+        fmt = workbook.add_format({"bold": True})
+        ws.data_validation(0, 0, 3, 0, {"validate": "integer", "criteria": ">=", "value": value})
+        ws.conditional_format(0, 1, 3, 1, {"type": "cell", "criteria": "==", "value": value, "format": fmt})
+        ws.conditional_format(0, 2, 3, 2, {"type": "formula", "criteria": f"=A1>{value}", "format": fmt})
+        workbook.define_name("f.a", f"=S!$A${value + 1}")
+        workbook.close()
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as z:
+            return z.read("xl/worksheets/sheet1.xml") + z.read("xl/workbook.xml")
+
+    for value in (0, 1, 0, 2):
+        plain, ours = io.BytesIO(), io.BytesIO()
+        assert sheet(xlsx_workbook(ours, {"in_memory": True}), ours, value) == sheet(
+            xlsxwriter.Workbook(plain, {"in_memory": True}), plain, value
+        )

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 Check = Callable[[Any], bool]
@@ -73,6 +74,8 @@ class FastSchema:
 def compile_check(validator: Draft202012Validator) -> FastSchema | None:
     """A function instance -> bool that agrees with `validator.is_valid`, or None when the schema
     holds anything outside the compiled subset. Types are checked by the validator's own checker."""
+    from jsonschema import Draft202012Validator
+
     schema = validator.schema
     if type(validator) is not Draft202012Validator or validator.format_checker is not None:
         return None  # `format` asserts, or another dialect: jsonschema only

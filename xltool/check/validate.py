@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
-
-from jsonschema import Draft202012Validator
+from typing import TYPE_CHECKING, Any
 
 from ..base.numbers import decimal_to_number
 from ..spec.kinds import expected_en, expected_zh
@@ -24,8 +22,13 @@ from .issues import Issue, sort_issues
 from .rule_text import compare_text
 from .schema_fast import compile_check
 
+if TYPE_CHECKING:  # jsonschema is imported when a report is checked: a read refused at the gate never is
+    from jsonschema import Draft202012Validator
+
 
 def _validator(model: Model) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     validator: Draft202012Validator = model._cached("validator", lambda: Draft202012Validator(model.json_schema))
     return validator
 
@@ -43,6 +46,8 @@ def _errors_validator(model: Model, report: Any) -> Draft202012Validator | None:
             return None
     except Exception:  # e.g. a comparison jsonschema itself would raise on: let it do so
         return _validator(model)
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(fast.prune(model.json_schema, report))
 
 

@@ -20,10 +20,12 @@ import typer
 
 from ..base.errors import XltoolError
 from ..base.version import __version__
+from . import light_rich
 
 if TYPE_CHECKING:
     from ..check.issues import Issue
 
+light_rich.install()  # typer imports its help renderer only when help or a usage error is shown
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
