@@ -121,3 +121,20 @@ def test_read_refused_at_the_gate_imports_neither_jsonschema_nor_multiprocessing
     tops = {m.split(".")[0] for m in loaded}
     assert tops & {"jsonschema", "multiprocessing", "concurrent", "openpyxl", "lxml"} == set()
     assert "xltool.read.reader" in loaded
+
+
+def test_a_typer_needing_more_of_the_spared_modules_gets_the_real_ones() -> None:
+    """Should a later typer import a name the stand-ins lack, help still renders, with the real modules."""
+    preload = (
+        "import xltool.cli.light_rich as lr\n"
+        "_make = lr._stand_ins\n"
+        "def _lacking():\n"
+        "    mods = _make()\n"
+        "    del mods['rich.markdown'].Markdown\n"
+        "    return mods\n"
+        "lr._stand_ins = _lacking\n"
+    )
+    shown, loaded = _run_cli(["--help"], preload=preload)
+    expected, _ = _run_cli(["--help"], preload="import rich.markdown, rich.traceback")
+    assert shown == expected and "Usage: xltool" in shown
+    assert "rich.markdown" in loaded

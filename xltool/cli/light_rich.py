@@ -61,10 +61,14 @@ class _Loader:  # duck-typed: importlib.abc would import importlib.resources and
         sys.modules.update(placed)
         try:
             self.real.exec_module(module)
+            return
+        except ImportError:  # a typer that takes more from these modules: imported again with the real ones
+            pass
         finally:
             for name, mod in placed.items():
                 if sys.modules.get(name) is mod:
                     del sys.modules[name]
+        self.real.exec_module(module)
 
 
 class _Finder:
