@@ -253,41 +253,6 @@ class Index:
         rows = self._rows("SELECT * FROM submissions WHERE schema=? AND year=? ORDER BY sha256", (schema, year))
         return {r["sha256"]: r for r in rows}
 
-    def versions(self, schema: str, year: int) -> dict[str, dict[str, Any]]:
-        """sha256 -> {org_key, version} of the collection's submissions: what reconcile keeps stable."""
-        rows = self.conn.execute(
-            "SELECT sha256, org_key, version FROM submissions WHERE schema=? AND year=?", (schema, year)
-        )
-        return {sha: {"org_key": key, "version": version} for sha, key, version in rows}
-
-    def save(self, schema: str, year: int, rows: list[dict[str, Any]], new_stems: dict[str, str]) -> int:
-        """Store the reconciled submissions (and new stems) in one transaction; only rows that
-        changed are written. Returns the number of rows written."""
-        changed = []
-        for i in range(0, len(rows), 500):  # compared a chunk at a time: one copy of the rows in memory
-            chunk = rows[i : i + 500]
-            marks = ", ".join("?" * len(chunk))
-            old = {
-                r["sha256"]: r
-                for r in self._rows(
-                    f"SELECT * FROM submissions WHERE schema=? AND year=? AND sha256 IN ({marks})",
-                    (schema, year, *(r["sha256"] for r in chunk)),
-                )
-            }
-            changed += [r for r in chunk if old.get(r["sha256"]) != {c: r.get(c) for c in SUBMISSION_COLUMNS}]
-        if not changed and not new_stems:
-            return 0
-        with self.conn:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO org_files VALUES (?, ?, ?, ?)",
-                [(schema, year, k, s) for k, s in sorted(new_stems.items())],
-            )
-            self.conn.executemany(
-                _insert("submissions", SUBMISSION_COLUMNS, replace=True),
-                [[r.get(c) for c in SUBMISSION_COLUMNS] for r in changed],
-            )
-        return len(changed)
-
     def currents(self, year: int) -> list[dict[str, Any]]:
         """The current accepted submission of every organisation in `year` (any schema)."""
         return self._rows(
