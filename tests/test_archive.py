@@ -179,6 +179,24 @@ def test_write_if_changed_and_sources_are_never_rewritten(tmp_path: Path) -> Non
     stamp = (tmp_path / "a/b.json").stat().st_mtime_ns
     time.sleep(0.01)
     assert store.write_if_changed("a/b.json", b"1") is False and (tmp_path / "a/b.json").stat().st_mtime_ns == stamp
+    big = bytes(range(256)) * 1000  # compared a block at a time, not read whole
+
+    def put(data: bytes) -> Any:
+        return lambda path: path.write_bytes(data)
+
+    def fail(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    assert store.write_with("s.xlsx", put(big)) is True
+    stamp = (tmp_path / "s.xlsx").stat().st_mtime_ns
+    time.sleep(0.01)
+    assert store.write_with("s.xlsx", put(big)) is False and (tmp_path / "s.xlsx").stat().st_mtime_ns == stamp
+    assert store.write_with("s.xlsx", put(big[:-1] + b"x")) is True and (tmp_path / "s.xlsx").read_bytes()[-1:] == b"x"
+    with pytest.raises(OSError):
+        store.write_with("s.xlsx", fail)
+    assert (tmp_path / "s.xlsx").read_bytes() == big[:-1] + b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "s.xlsx"]  # no temp file left
     digest = hashlib.sha256(b"data").hexdigest()
     assert store.store_source(digest, "xlsx", b"data") == (f"sources/{digest}.xlsx", True)
     assert Archive(tmp_path).store_source(digest, "xls", b"data") == (

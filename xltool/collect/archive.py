@@ -27,12 +27,12 @@ import errno
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..base.errors import XltoolError
-from ..base.files import TEMP_PREFIX
+from ..base.files import TEMP_PREFIX, replace_with
 from ..base.text import safe_filename
 from .durable import sync_files, write_unsynced
 
@@ -115,6 +115,15 @@ class Archive:
         except FileNotFoundError:
             pass
         self._write(target, data)
+        return True
+
+    def write_with(self, rel: str, write: Callable[[Path], None]) -> bool:
+        """`write_if_changed` for a file a library writes to a path (the status workbook): streamed
+        to a temp file and compared with the current one, never held whole in memory."""
+        target = self.abs(rel)
+        if not replace_with(target, write, unless_same=True):
+            return False
+        self._unsynced.append(target)
         return True
 
     def _write(self, target: Path, data: bytes) -> None:

@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -133,8 +133,11 @@ def _move_outdated(run: Intake, db: Index, schema: str, year: int, current: set[
     return problems
 
 
-def write_file(run: Intake, rel: str, data: bytes) -> None:
-    if run.store.write_if_changed(rel, data):
+def write_file(run: Intake, rel: str, data: bytes | Callable[[Path], None]) -> None:
+    """Write an archive file unless it already holds the same bytes: `data`, or what a library
+    writes to a path (streamed, not held in memory)."""
+    written = run.store.write_with(rel, data) if callable(data) else run.store.write_if_changed(rel, data)
+    if written:
         run.written.append(rel)
         run.emit(Event("write", path=rel))
 

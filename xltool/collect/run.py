@@ -42,7 +42,7 @@ from .reconcile import reconcile
 from .result import CollectResult
 from .stage import BATCH, Stage
 from .status import build_status
-from .status_workbook import status_workbook
+from .status_workbook import write_status_workbook
 from .year import decide_year
 
 __all__ = ["CollectResult", "collect"]
@@ -123,7 +123,7 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     files = _files(run, stage)
     stage.close()
     status = build_status(db, str(store.root), model.name, year, dict(model.levels))
-    write_file(run, Archive.status_path(year), status_workbook(status))
+    write_file(run, Archive.status_path(year), lambda path: write_status_workbook(status, path))
     store.sync()
     skipped = [{"path": s.path, "reason": s.reason} for s in run.skipped]
     return CollectResult(
