@@ -21,7 +21,7 @@ inbox leaves `index.sqlite` byte-identical.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +252,33 @@ class Index:
     def submissions(self, schema: str, year: int) -> dict[str, dict[str, Any]]:
         rows = self._rows("SELECT * FROM submissions WHERE schema=? AND year=? ORDER BY sha256", (schema, year))
         return {r["sha256"]: r for r in rows}
+
+    def iter_submissions(
+        self, schema: str, year: int, columns: tuple[str, ...], org_key: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The collection's submissions (`columns` only; of one organisation when `org_key` is
+        given), by path in the inbox then hash, streamed."""
+        sql = f"SELECT {', '.join(columns)} FROM submissions WHERE schema=? AND year=?"
+        args: tuple[Any, ...] = (schema, year)
+        if org_key is not None:
+            sql, args = sql + " AND org_key=?", (*args, org_key)
+        cur = self.conn.execute(sql + " ORDER BY path_in_inbox, sha256", args)
+        while batch := cur.fetchmany(500):
+            yield from (dict(r) for r in batch)
+
+    def org_keys_by_name(self, schema: str, year: int) -> Iterator[str]:
+        """The organisations of the collection's submissions, by the name on their first file (by
+        path), then by that file: the overview's order without a roster."""
+        cur = self.conn.execute(
+            """SELECT org_key FROM (
+                SELECT org_key, org_name, path_in_inbox, sha256,
+                    ROW_NUMBER() OVER (PARTITION BY org_key ORDER BY path_in_inbox, sha256) AS k
+                FROM submissions WHERE schema=? AND year=? AND org_key IS NOT NULL AND org_key <> '')
+            WHERE k = 1 ORDER BY COALESCE(NULLIF(org_name, ''), org_key), path_in_inbox, sha256""",
+            (schema, year),
+        )
+        while batch := cur.fetchmany(500):
+            yield from (r[0] for r in batch)
 
     def currents(self, year: int) -> list[dict[str, Any]]:
         """The current accepted submission of every organisation in `year` (any schema)."""

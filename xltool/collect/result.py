@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ class CollectResult:
     schema: str
     year: int
     status: Status
-    files: list[dict[str, Any]]  # one per received name in this inbox (zip members included)
+    files: Sequence[dict[str, Any]]  # one per received name in this inbox (zip members included); packed
     skipped: list[dict[str, str]]
     read: int  # contents read this run (the others were already in the index)
     written: list[str] = field(default_factory=list)  # archive files written this run
@@ -48,7 +49,7 @@ class CollectResult:
             "written": self.written,
             "removed_temp": self.removed_temp,
             "problems": self.problems,
-            "files": self.files,
+            "files": list(self.files),
             "skipped": self.skipped,
             "status": self.status.as_dict(),
         }

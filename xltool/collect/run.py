@@ -19,8 +19,9 @@ A run killed at any point is completed by the next run; a run that finds nothing
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from .failures import archive_errors
 from .index import Index
 from .intake import EventSink, Intake
 from .orgs import OrgRef, Orgs, org_key
+from .packed import Packed
 from .progress import Event
 from .publish import write_file, write_outputs
 from .reconcile import reconcile
@@ -131,16 +133,17 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     )
 
 
-def _files(run: Intake, stage: Stage) -> list[dict[str, Any]]:
-    """One entry per received name of this inbox (a copy of identical bytes included)."""
-    entries = [e for e in run.entries if e.role != "attachment"]
+def _files(run: Intake, stage: Stage) -> Packed[dict[str, Any]]:
+    """One entry per received name of this inbox (a copy of identical bytes included), packed."""
     cols = "sha256, state, org_name, errors, warnings, error_code, message_zh, path_in_inbox, feedback_path"
-    files: list[dict[str, Any]] = []
-    for i in range(0, len(entries), BATCH):
-        chunk = entries[i : i + BATCH]
-        by_sha = {r["sha256"]: r for r in stage.lookup((e.sha256 for e in chunk), cols)}
-        files += [_file(e.path, e.sha256, by_sha[e.sha256]) for e in chunk]
-    return files
+
+    def files() -> Iterator[dict[str, Any]]:
+        entries = (e for e in run.entries if e.role != "attachment")
+        while chunk := list(itertools.islice(entries, BATCH)):
+            by_sha = {r["sha256"]: r for r in stage.lookup((e.sha256 for e in chunk), cols)}
+            yield from (_file(e.path, e.sha256, by_sha[e.sha256]) for e in chunk)
+
+    return Packed(files())
 
 
 def _epoch(stamp: str) -> float:
