@@ -72,7 +72,7 @@ class Archive:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._sources: dict[str, str] | None = None
-        self._unsynced: list[Path] = []  # written since the last `sync()`
+        self._unsynced: list[str] = []  # written since the last `sync()` (str: a Path costs ~4x the memory)
 
     # -- paths (relative to the root, "/"-separated: they go into the index and the status workbook)
 
@@ -123,17 +123,17 @@ class Archive:
         target = self.abs(rel)
         if not replace_with(target, write, unless_same=True):
             return False
-        self._unsynced.append(target)
+        self._unsynced.append(str(target))
         return True
 
     def _write(self, target: Path, data: bytes) -> None:
         write_unsynced(target, data)
-        self._unsynced.append(target)
+        self._unsynced.append(str(target))
 
     def sync(self) -> None:
         """Make every file written since the last call durable (before an index commit names them)."""
         if self._unsynced:
-            sync_files(self._unsynced)
+            sync_files(map(Path, self._unsynced))
             self._unsynced = []
 
     def source_for(self, sha256: str) -> str | None:

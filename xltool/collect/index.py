@@ -20,6 +20,7 @@ inbox leaves `index.sqlite` byte-identical.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -211,22 +212,30 @@ class Index:
 
     # -- receipts
 
-    def receipts(self, schema: str, year: int) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM receipts WHERE schema=? AND year=? ORDER BY path, sha256", (schema, year))
-
-    def add_receipts(self, rows: list[dict[str, Any]]) -> int:
-        """Insert the receipts not yet recorded; returns how many were new."""
-        if not rows:
-            return 0
-        schema, year = rows[0]["schema"], rows[0]["year"]
-        have = {(r["path"], r["sha256"]) for r in self.receipts(schema, year)}
-        new = [r for r in rows if (r["path"], r["sha256"]) not in have]
-        if new:
-            with self.conn:
-                self.conn.executemany(
-                    _insert("receipts", RECEIPT_COLUMNS), [[r[c] for c in RECEIPT_COLUMNS] for r in new]
-                )
-        return len(new)
+    def add_receipts(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert the receipts not yet recorded, compared a batch at a time, in one transaction
+        (none when nothing is new); returns how many were new."""
+        added, todo = 0, iter(rows)
+        try:
+            while batch := list(itertools.islice(todo, 500)):
+                marks = ", ".join("?" * len(batch))
+                have = {
+                    (path, sha)
+                    for path, sha in self.conn.execute(
+                        f"SELECT path, sha256 FROM receipts WHERE schema=? AND year=? AND sha256 IN ({marks})",
+                        (batch[0]["schema"], batch[0]["year"], *(r["sha256"] for r in batch)),
+                    )
+                }
+                new = [[r[c] for c in RECEIPT_COLUMNS] for r in batch if (r["path"], r["sha256"]) not in have]
+                if new:
+                    self.conn.executemany(_insert("receipts", RECEIPT_COLUMNS), new)
+                    added += len(new)
+            if added:
+                self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        return added
 
     # -- roster and file stems
 

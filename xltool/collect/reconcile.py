@@ -29,6 +29,7 @@ from typing import Any
 from ..check.issues import Issue, count, sort_issues
 from .archive import Archive, org_stem, safe_stem
 from .classify import Context, classify, loads, time_issues
+from .index import SUBMISSION_COLUMNS
 from .orgs import OrgRef
 from .stage import Stage
 
@@ -50,23 +51,7 @@ FEEDBACK_STATES = frozenset({"errors", "wrong_org", "wrong_year", "unknown_org"}
 def submission_row(ctx: Context, rec: dict[str, Any], fact: dict[str, Any]) -> tuple[dict[str, Any], OrgRef | None]:
     """One content's row before versions (state, organisation, issues) and its organisation.
     `rec`: sha256, path (its first name), copies, size, mtime, arrived_at and source_path."""
-    row: dict[str, Any] = dict.fromkeys(
-        (
-            "org_key",
-            "org_name",
-            "org_code",
-            "level",
-            "template_org_name",
-            "template_org_code",
-            "filled_org_name",
-            "filled_org_code",
-            "file_year",
-            "version",
-            "duplicate_of",
-            "archive_path",
-            "feedback_path",
-        )
-    )
+    row: dict[str, Any] = dict.fromkeys(SUBMISSION_COLUMNS)  # what classify and versions do not set stays None
     row.update(
         schema=ctx.schema,
         year=ctx.year,

@@ -89,10 +89,12 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     db, store, model = run.db, run.store, run.model
     run.take_in()
     store.sync()  # the stored sources are on disk before any receipt names them
-    shas = {e.sha256 for e in run.entries if e.role != "attachment"}
-    year = year if year is not None else decide_year(db, model.name, run.strict, shas, run.inbox)
+    if year is None:
+        year = decide_year(
+            db, model.name, run.strict, {e.sha256 for e in run.entries if e.role != "attachment"}, run.inbox
+        )
     receipt = ("schema", "year", "path", "sha256", "size", "mtime", "role", "arrived_at")
-    db.add_receipts([dict(zip(receipt, (model.name, year, *e, run.started), strict=True)) for e in run.entries])
+    db.add_receipts(dict(zip(receipt, (model.name, year, *e, run.started), strict=True)) for e in run.entries)
     stage = Stage(db, model.name, year)
     stage.receive()
     run.read_more(stage.contents())  # never read by this reader (e.g. --strict)
