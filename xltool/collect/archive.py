@@ -147,6 +147,10 @@ class Archive:
                     self._sources.setdefault(name.split(".", 1)[0], f"{SOURCES}/{name}")
         return self._sources.get(sha256)
 
+    def forget_sources(self) -> None:
+        """Drop the listing of stored sources (a path per content; listed again when asked)."""
+        self._sources = None
+
     def store_source(self, sha256: str, ext: str, data: bytes) -> tuple[str, bool]:
         """Keep a received file by content; an existing copy is never rewritten. (path, written)."""
         existing = self.source_for(sha256)

@@ -22,7 +22,7 @@ class CollectResult:
     files: Sequence[dict[str, Any]]  # one per received name in this inbox (zip members included); packed
     skipped: list[dict[str, str]]
     read: int  # contents read this run (the others were already in the index)
-    written: list[str] = field(default_factory=list)  # archive files written this run
+    written: Sequence[str] = field(default_factory=list)  # archive files written this run; packed
     removed_temp: list[str] = field(default_factory=list)  # leftovers of a killed run, swept
     problems: list[dict[str, str]] = field(default_factory=list)  # feedback files not written / moved
 
@@ -46,7 +46,7 @@ class CollectResult:
             "exit_code": self.exit_code,
             "read": self.read,
             "file_counts": self.file_counts,
-            "written": self.written,
+            "written": list(self.written),
             "removed_temp": self.removed_temp,
             "problems": self.problems,
             "files": list(self.files),
