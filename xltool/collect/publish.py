@@ -43,7 +43,11 @@ def write_outputs(run: Intake, stage: Stage, schema: str, year: int) -> list[dic
 
     def feed() -> Iterator[dict[str, Any]]:
         """The feedback tasks; in between, the versions, in order, while the workers render."""
-        versions = stage.rows(with_path, order="is_current, archive_path")
+        versions = stage.rows(
+            with_path,
+            order="is_current, archive_path",
+            columns="sha256, schema, year, is_current, archive_path, json_sha256",
+        )
         for sha, _path in todo:
             yield _task(store, stage.row(sha))
             for row in itertools.islice(versions, share):
