@@ -59,13 +59,14 @@ class Stage:
     def receive(self) -> int:
         """Group the collection's receipts by content (first name, copies, earliest times); returns
         the number of contents."""
-        self.conn.execute(
+        self.conn.execute(  # one sort by content (a subquery per content was quadratic: 9 s at 10,000)
             """INSERT INTO temp.received
-            SELECT sha256, MIN(path), COUNT(*),
-                (SELECT size FROM receipts f WHERE f.schema=r.schema AND f.year=r.year AND f.sha256=r.sha256
-                    AND f.role<>'attachment' ORDER BY f.path LIMIT 1),
-                MIN(mtime), MIN(arrived_at)
-            FROM receipts r WHERE schema=? AND year=? AND role<>'attachment' GROUP BY sha256""",
+            SELECT sha256, path, copies, size, mtime, arrived_at FROM (
+                SELECT sha256, path, size, COUNT(*) OVER w AS copies, MIN(mtime) OVER w AS mtime,
+                    MIN(arrived_at) OVER w AS arrived_at, ROW_NUMBER() OVER (w ORDER BY path) AS k
+                FROM receipts WHERE schema=? AND year=? AND role<>'attachment'
+                WINDOW w AS (PARTITION BY sha256))
+            WHERE k = 1""",
             (self.schema, self.year),
         )
         self.conn.commit()
