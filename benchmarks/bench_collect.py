@@ -150,6 +150,7 @@ class _Sampler(threading.Thread):
         self.worker_peak = 0.0  # MiB, largest single descendant
         self.tree_peak = 0.0  # MiB, this process and all descendants together
         self.cpu = 0.0
+        self.samples: list[tuple[float, float]] = []  # (perf_counter, parent MiB): per-stage peaks
 
     def _descendants(self) -> list[int]:
         parent: dict[int, int] = {}
@@ -189,6 +190,7 @@ class _Sampler(threading.Thread):
             own = self._rss(os.getpid())
             sizes = [self._rss(pid) for pid in pids]
             self.self_peak = max(self.self_peak, own)
+            self.samples.append((time.perf_counter(), own))
             self.worker_peak = max([self.worker_peak, *sizes])
             self.tree_peak = max(self.tree_peak, own + sum(sizes))
         self.cpu = time.thread_time()
@@ -253,6 +255,16 @@ def measure_collect(inbox: Path, archive: Path, jobs: int) -> dict[str, Any]:
         states[f["state"]] = states.get(f["state"], 0) + 1
     last = m.get("last_file", 0.0)
     fb0, fb1 = m.get("first_feedback", last), m.get("last_feedback", last)
+    stages = {
+        "reading": (0.0, last),
+        "reconcile+JSON": (last, fb0),
+        "feedback": (fb0, fb1),
+        "status+rest": (fb1, total),
+    }
+    parent_stages = {
+        name: max([mib for t, mib in sampler.samples if a <= t - phases.t0 <= b] or [0.0])
+        for name, (a, b) in stages.items()
+    }
     return {
         "files": len(result.files),
         "wall": total,
@@ -267,6 +279,7 @@ def measure_collect(inbox: Path, archive: Path, jobs: int) -> dict[str, Any]:
         "reads": len(reads),
         "tree_peak": sampler.tree_peak,
         "parent_peak": sampler.self_peak,
+        "parent_stages": parent_stages,
         "parent_before": before,
         "worker_peak": sampler.worker_peak,
     }
@@ -284,6 +297,8 @@ def describe(r: dict[str, Any]) -> list[str]:
         f"  peak RSS (sampled): whole process tree {r['tree_peak']:.0f} MiB; parent {r['parent_peak']:.0f} MiB "
         f"({r['parent_before']:.0f} before: {(r['parent_peak'] - r['parent_before']) / n * 1024:.1f} KiB a file); "
         f"largest worker {r['worker_peak']:.0f} MiB",
+        "  parent peak RSS by stage (MiB, from the progress events): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in r["parent_stages"].items()),
     ]
 
 
@@ -304,6 +319,8 @@ def main() -> None:
         t = time.perf_counter()
         with ProcessPoolExecutor(args.jobs) as pool:
             list(pool.map(_parse, files, chunksize=16))
+        n = len(files)
+        del files  # 10,000 Paths (and their interned names) would count as the collect's parent memory
         floor_n = time.perf_counter() - t
 
         first = measure_collect(inbox, archive, args.jobs)
@@ -312,7 +329,6 @@ def main() -> None:
         again = time.perf_counter() - t2
         assert second.written == [] and second.read == 0
 
-        n = len(files)
         print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}; {n} files, {size / n / 1024:.0f} KiB each")
         print(f"floor   unzip+parse XML, {args.jobs} processes : {n / floor_n:8.1f} files/s  ({floor_n:.2f} s)")
         print("\n".join(describe(first)))

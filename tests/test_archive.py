@@ -19,6 +19,8 @@ import pytest
 from test_collect import ORGS, T0, _put, _resaved, _small_inbox, _zip, tree, values, workbook
 
 from xltool.base.errors import XltoolError
+from xltool.collect import run as run_module
+from xltool.collect import stage
 from xltool.collect.archive import Archive, ArchiveBusy, org_stem
 from xltool.collect.inbox import Entry, Skipped, walk
 from xltool.collect.index import Index
@@ -177,6 +179,24 @@ def test_write_if_changed_and_sources_are_never_rewritten(tmp_path: Path) -> Non
     stamp = (tmp_path / "a/b.json").stat().st_mtime_ns
     time.sleep(0.01)
     assert store.write_if_changed("a/b.json", b"1") is False and (tmp_path / "a/b.json").stat().st_mtime_ns == stamp
+    big = bytes(range(256)) * 1000  # compared a block at a time, not read whole
+
+    def put(data: bytes) -> Any:
+        return lambda path: path.write_bytes(data)
+
+    def fail(path: Path) -> None:
+        path.write_bytes(b"half")
+        raise OSError("disk full")
+
+    assert store.write_with("s.xlsx", put(big)) is True
+    stamp = (tmp_path / "s.xlsx").stat().st_mtime_ns
+    time.sleep(0.01)
+    assert store.write_with("s.xlsx", put(big)) is False and (tmp_path / "s.xlsx").stat().st_mtime_ns == stamp
+    assert store.write_with("s.xlsx", put(big[:-1] + b"x")) is True and (tmp_path / "s.xlsx").read_bytes()[-1:] == b"x"
+    with pytest.raises(OSError):
+        store.write_with("s.xlsx", fail)
+    assert (tmp_path / "s.xlsx").read_bytes() == big[:-1] + b"x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "s.xlsx"]  # no temp file left
     digest = hashlib.sha256(b"data").hexdigest()
     assert store.store_source(digest, "xlsx", b"data") == (f"sources/{digest}.xlsx", True)
     assert Archive(tmp_path).store_source(digest, "xls", b"data") == (
@@ -307,6 +327,90 @@ def test_a_newer_file_with_errors_keeps_the_accepted_version(tmp_path: Path) -> 
     assert (row.state, row.file, row.current) == ("errors", "v2.xlsx", f"annual-report-2021/2023/{org[0]}.json")
     assert "较早的已接收版本" in row.note_zh and result.exit_code == 1
     assert {p: r["state"] for p, r in _subs(archive).items()} == {"v1.xlsx": "accepted", "v2.xlsx": "errors"}
+
+
+def test_interleaved_organisations_are_decided_each_on_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reconcile streams the rows one organisation at a time, a few rows a batch: files of several
+    organisations arriving interleaved, with versions, a duplicate, errors and feedback, over two
+    runs, each row as a whole."""
+    monkeypatch.setattr(stage, "BATCH", 2)  # every batch boundary is crossed
+    monkeypatch.setattr(run_module, "BATCH", 2)
+    a, b, c, d = ORGS[:4]
+    bad = {"/applications/received/natural_person": 99}
+    data = {
+        "a1.xlsx": workbook(a, values(a, 0, **{"/overview": "甲1"})),
+        "b1.xlsx": workbook(b, values(b, 1)),
+        "c1.xlsx": workbook(c, values(c, 2)),
+        "d1.xlsx": workbook(d, values(d, 3, **bad)),
+        "a2.xlsx": workbook(a, values(a, 0, **{"/overview": "甲2"})),
+        "c2.xlsx": workbook(c, values(c, 2, **bad)),
+        "d2.xlsx": workbook(d, values(d, 3, **{**bad, "/overview": "丁2"})),
+        "坏.xlsx": b"",
+    }
+    data["b1-另存.xlsx"] = _resaved(data["b1.xlsx"])
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    order = ["a1.xlsx", "b1.xlsx", "c1.xlsx", "d1.xlsx", "a2.xlsx", "b1-另存.xlsx", "c2.xlsx", "d2.xlsx", "坏.xlsx"]
+    for minute, name in enumerate(order):
+        _put(inbox, name, data[name], minute)
+    h = {name: hashlib.sha256(raw).hexdigest() for name, raw in data.items()}
+    col = "annual-report-2021/2023"
+
+    def current(org: tuple[str, str, str]) -> str:
+        return f"{col}/{org[0]}.json"
+
+    def history(org: tuple[str, str, str], version: int, name: str) -> str:
+        return f"{col}/history/{org[0]}/{version}-{h[name][:8]}.json"
+
+    def feedback(org: tuple[str, str, str], name: str) -> str:
+        return f"feedback/2023/{org[0]}-{h[name][:8]}-反馈.xlsx"
+
+    def rows() -> dict[str, tuple[Any, ...]]:
+        keys = ("state", "version", "is_current", "duplicate_of", "archive_path", "feedback_path")
+        return {p: tuple(r[k] for k in keys) for p, r in _subs(archive).items()}
+
+    first = collect(inbox, archive, year=2023, jobs=1)
+    assert rows() == {
+        "a1.xlsx": ("superseded", 1, 0, None, history(a, 1, "a1.xlsx"), None),
+        "a2.xlsx": ("accepted", 2, 1, None, current(a), None),
+        "b1.xlsx": ("accepted", 1, 1, None, current(b), None),
+        "b1-另存.xlsx": ("duplicate", None, 0, h["b1.xlsx"], None, None),
+        "c1.xlsx": ("accepted", 1, 1, None, current(c), None),
+        "c2.xlsx": ("errors", None, 0, None, None, feedback(c, "c2.xlsx")),
+        "d1.xlsx": ("errors", None, 0, None, None, None),
+        "d2.xlsx": ("errors", None, 0, None, None, feedback(d, "d2.xlsx")),
+        "坏.xlsx": ("rejected", None, 0, None, None, None),
+    }
+    assert sorted((o.name, o.state, o.file) for o in first.status.orgs) == sorted(
+        [
+            (a[0], "accepted", "a2.xlsx"),
+            (b[0], "accepted", "b1.xlsx"),
+            (c[0], "errors", "c2.xlsx"),
+            (d[0], "errors", "d2.xlsx"),
+        ]
+    )
+    data["a3.xlsx"] = workbook(a, values(a, 0, **{"/overview": "甲3"}))
+    data["c3.xlsx"] = workbook(c, values(c, 2, **{"/overview": "丙3"}))
+    h.update({n: hashlib.sha256(data[n]).hexdigest() for n in ("a3.xlsx", "c3.xlsx")})
+    _put(inbox, "c3.xlsx", data["c3.xlsx"], 20)
+    _put(inbox, "a3.xlsx", data["a3.xlsx"], 21)
+    second = collect(inbox, archive, year=2023, jobs=1)
+    assert rows() == {
+        "a1.xlsx": ("superseded", 1, 0, None, history(a, 1, "a1.xlsx"), None),
+        "a2.xlsx": ("superseded", 2, 0, None, history(a, 2, "a2.xlsx"), None),
+        "a3.xlsx": ("accepted", 3, 1, None, current(a), None),
+        "b1.xlsx": ("accepted", 1, 1, None, current(b), None),
+        "b1-另存.xlsx": ("duplicate", None, 0, h["b1.xlsx"], None, None),
+        "c1.xlsx": ("superseded", 1, 0, None, history(c, 1, "c1.xlsx"), None),
+        "c2.xlsx": ("errors", None, 0, None, None, None),  # settled by c3
+        "c3.xlsx": ("accepted", 2, 1, None, current(c), None),
+        "d1.xlsx": ("errors", None, 0, None, None, None),
+        "d2.xlsx": ("errors", None, 0, None, None, feedback(d, "d2.xlsx")),
+        "坏.xlsx": ("rejected", None, 0, None, None, None),
+    }
+    assert sorted(p.name for p in (archive / "feedback/2023").iterdir() if p.is_file()) == [
+        feedback(d, "d2.xlsx").rsplit("/", 1)[1]
+    ]
+    assert {f["path"]: f["state"] for f in second.files} == {p: r[0] for p, r in rows().items()}
 
 
 def test_strict_turns_blanks_into_errors(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from xltool.collect import archive as archive_module  # noqa: E402
 from xltool.collect import durable  # noqa: E402
 from xltool.collect.index import Index  # noqa: E402
 from xltool.collect.run import collect  # noqa: E402
+from xltool.collect.stage import Stage  # noqa: E402
 
 
 def test_archive_files_are_on_disk_before_the_index_names_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,7 +30,7 @@ def test_archive_files_are_on_disk_before_the_index_names_them(tmp_path: Path, m
     _put(inbox, "西城.xlsx", workbook(ORGS[2], bad), 2)
     synced: set[Path] = set()
     checked: list[str] = []
-    real_sync, real_receipts, real_save = archive_module.sync_files, Index.add_receipts, Index.save
+    real_sync, real_receipts, real_save = archive_module.sync_files, Index.add_receipts, Stage.save
 
     def sync(paths: Any) -> None:
         paths = list(paths)
@@ -42,15 +43,15 @@ def test_archive_files_are_on_disk_before_the_index_names_them(tmp_path: Path, m
         checked.append("receipts")
         return real_receipts(self, rows)
 
-    def save(self: Index, schema: str, year: int, rows: list[dict[str, Any]], stems: dict[str, str]) -> int:
-        named = {archive / p for r in rows for p in (r["archive_path"], r["source_path"]) if p}
+    def save(self: Stage, stems: dict[str, str]) -> int:  # the reconciled rows go into the index
+        named = {archive / p for r in self.rows() for p in (r["archive_path"], r["source_path"]) if p}
         assert len(named) == 5 and named <= synced  # 3 sources, 2 accepted reports
         checked.append("save")
-        return real_save(self, schema, year, rows, stems)
+        return real_save(self, stems)
 
     monkeypatch.setattr(archive_module, "sync_files", sync)
     monkeypatch.setattr(Index, "add_receipts", add_receipts)
-    monkeypatch.setattr(Index, "save", save)
+    monkeypatch.setattr(Stage, "save", save)
     result = collect(inbox, archive, year=2023, jobs=2)
     assert checked == ["receipts", "save"]
     assert result.file_counts == {"accepted": 2, "errors": 1}

@@ -15,6 +15,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import openpyxl
@@ -25,7 +26,7 @@ from xltool.base.errors import XltoolError
 from xltool.collect import intake
 from xltool.collect.run import collect
 from xltool.collect.status import OrgRow, Status, load_status
-from xltool.collect.status_workbook import MAX_LINKS, status_workbook
+from xltool.collect.status_workbook import MAX_LINKS, status_workbook, write_status_workbook
 
 YEAR = 2023
 CURRENT = f"{SCHEMA}/{YEAR}"
@@ -109,6 +110,34 @@ def test_status_workbook_past_the_link_limit() -> None:
     assert f'<row r="{n + 1}"' in sheet and f'<row r="{n + 2}"' not in sheet
     last = sheet[sheet.index(f'<row r="{n + 1}"') :]
     assert f"sources/{n - 1:064x}.xlsx" in last and f"feedback/{YEAR}/x-{n - 1:08x}-反馈.xlsx" in last  # as text
+
+
+def test_status_workbook_written_to_its_file_has_the_cells_it_had_in_memory(tmp_path: Path) -> None:
+    inbox, archive = tmp_path / "inbox", tmp_path / "archive"
+    for i in range(3):
+        _put(inbox, f"{i}.xlsx", workbook(ORGS[i], values(ORGS[i], i)), i)
+    _put(inbox, "1-错.xlsx", workbook(ORGS[1], values(ORGS[1], 1, **{"/applications/received/natural_person": 99})), 5)
+    result = collect(inbox, archive, year=YEAR, jobs=1)
+    assert result.file_counts == {"accepted": 3, "errors": 1}
+    on_disk = archive / f"status-{YEAR}.xlsx"
+    in_memory = status_workbook(result.status)  # the bytes collect used to build and then write
+
+    def cells(wb: Any) -> dict[str, list[Any]]:
+        return {
+            ws.title: [
+                (c.coordinate, c.value, c.data_type, c.hyperlink.target if c.hyperlink else None, c.fill.fgColor.rgb)
+                for row in ws.iter_rows()
+                for c in row
+            ]
+            for ws in wb
+        }
+
+    assert cells(openpyxl.load_workbook(on_disk)) == cells(openpyxl.load_workbook(io.BytesIO(in_memory)))
+    assert on_disk.read_bytes() == in_memory
+    big = _big_status(40)
+    write_status_workbook(big, tmp_path / "big.xlsx")
+    assert (tmp_path / "big.xlsx").read_bytes() == status_workbook(big)
+    assert not [p for p in archive.rglob(".tmp-*")]
 
 
 # -- order, year, roster ---------------------------------------------------------------------------

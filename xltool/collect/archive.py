@@ -27,12 +27,12 @@ import errno
 import hashlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from ..base.errors import XltoolError
-from ..base.files import TEMP_PREFIX
+from ..base.files import TEMP_PREFIX, replace_with
 from ..base.text import safe_filename
 from .durable import sync_files, write_unsynced
 
@@ -72,7 +72,7 @@ class Archive:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
         self._sources: dict[str, str] | None = None
-        self._unsynced: list[Path] = []  # written since the last `sync()`
+        self._unsynced: list[str] = []  # written since the last `sync()` (str: a Path costs ~4x the memory)
 
     # -- paths (relative to the root, "/"-separated: they go into the index and the status workbook)
 
@@ -117,14 +117,23 @@ class Archive:
         self._write(target, data)
         return True
 
+    def write_with(self, rel: str, write: Callable[[Path], None]) -> bool:
+        """`write_if_changed` for a file a library writes to a path (the status workbook): streamed
+        to a temp file and compared with the current one, never held whole in memory."""
+        target = self.abs(rel)
+        if not replace_with(target, write, unless_same=True):
+            return False
+        self._unsynced.append(str(target))
+        return True
+
     def _write(self, target: Path, data: bytes) -> None:
         write_unsynced(target, data)
-        self._unsynced.append(target)
+        self._unsynced.append(str(target))
 
     def sync(self) -> None:
         """Make every file written since the last call durable (before an index commit names them)."""
         if self._unsynced:
-            sync_files(self._unsynced)
+            sync_files(map(Path, self._unsynced))
             self._unsynced = []
 
     def source_for(self, sha256: str) -> str | None:
@@ -137,6 +146,10 @@ class Archive:
                 if not name.startswith(TEMP_PREFIX) and "." in name:
                     self._sources.setdefault(name.split(".", 1)[0], f"{SOURCES}/{name}")
         return self._sources.get(sha256)
+
+    def forget_sources(self) -> None:
+        """Drop the listing of stored sources (a path per content; listed again when asked)."""
+        self._sources = None
 
     def store_source(self, sha256: str, ext: str, data: bytes) -> tuple[str, bool]:
         """Keep a received file by content; an existing copy is never rewritten. (path, written)."""

@@ -20,8 +20,9 @@ inbox leaves `index.sqlite` byte-identical.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -211,22 +212,30 @@ class Index:
 
     # -- receipts
 
-    def receipts(self, schema: str, year: int) -> list[dict[str, Any]]:
-        return self._rows("SELECT * FROM receipts WHERE schema=? AND year=? ORDER BY path, sha256", (schema, year))
-
-    def add_receipts(self, rows: list[dict[str, Any]]) -> int:
-        """Insert the receipts not yet recorded; returns how many were new."""
-        if not rows:
-            return 0
-        schema, year = rows[0]["schema"], rows[0]["year"]
-        have = {(r["path"], r["sha256"]) for r in self.receipts(schema, year)}
-        new = [r for r in rows if (r["path"], r["sha256"]) not in have]
-        if new:
-            with self.conn:
-                self.conn.executemany(
-                    _insert("receipts", RECEIPT_COLUMNS), [[r[c] for c in RECEIPT_COLUMNS] for r in new]
-                )
-        return len(new)
+    def add_receipts(self, rows: Iterable[dict[str, Any]]) -> int:
+        """Insert the receipts not yet recorded, compared a batch at a time, in one transaction
+        (none when nothing is new); returns how many were new."""
+        added, todo = 0, iter(rows)
+        try:
+            while batch := list(itertools.islice(todo, 500)):
+                marks = ", ".join("?" * len(batch))
+                have = {
+                    (path, sha)
+                    for path, sha in self.conn.execute(
+                        f"SELECT path, sha256 FROM receipts WHERE schema=? AND year=? AND sha256 IN ({marks})",
+                        (batch[0]["schema"], batch[0]["year"], *(r["sha256"] for r in batch)),
+                    )
+                }
+                new = [[r[c] for c in RECEIPT_COLUMNS] for r in batch if (r["path"], r["sha256"]) not in have]
+                if new:
+                    self.conn.executemany(_insert("receipts", RECEIPT_COLUMNS), new)
+                    added += len(new)
+            if added:
+                self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        return added
 
     # -- roster and file stems
 
@@ -253,40 +262,32 @@ class Index:
         rows = self._rows("SELECT * FROM submissions WHERE schema=? AND year=? ORDER BY sha256", (schema, year))
         return {r["sha256"]: r for r in rows}
 
-    def versions(self, schema: str, year: int) -> dict[str, dict[str, Any]]:
-        """sha256 -> {org_key, version} of the collection's submissions: what reconcile keeps stable."""
-        rows = self.conn.execute(
-            "SELECT sha256, org_key, version FROM submissions WHERE schema=? AND year=?", (schema, year)
-        )
-        return {sha: {"org_key": key, "version": version} for sha, key, version in rows}
+    def iter_submissions(
+        self, schema: str, year: int, columns: tuple[str, ...], org_key: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The collection's submissions (`columns` only; of one organisation when `org_key` is
+        given), by path in the inbox then hash, streamed."""
+        sql = f"SELECT {', '.join(columns)} FROM submissions WHERE schema=? AND year=?"
+        args: tuple[Any, ...] = (schema, year)
+        if org_key is not None:
+            sql, args = sql + " AND org_key=?", (*args, org_key)
+        cur = self.conn.execute(sql + " ORDER BY path_in_inbox, sha256", args)
+        while batch := cur.fetchmany(500):
+            yield from (dict(r) for r in batch)
 
-    def save(self, schema: str, year: int, rows: list[dict[str, Any]], new_stems: dict[str, str]) -> int:
-        """Store the reconciled submissions (and new stems) in one transaction; only rows that
-        changed are written. Returns the number of rows written."""
-        changed = []
-        for i in range(0, len(rows), 500):  # compared a chunk at a time: one copy of the rows in memory
-            chunk = rows[i : i + 500]
-            marks = ", ".join("?" * len(chunk))
-            old = {
-                r["sha256"]: r
-                for r in self._rows(
-                    f"SELECT * FROM submissions WHERE schema=? AND year=? AND sha256 IN ({marks})",
-                    (schema, year, *(r["sha256"] for r in chunk)),
-                )
-            }
-            changed += [r for r in chunk if old.get(r["sha256"]) != {c: r.get(c) for c in SUBMISSION_COLUMNS}]
-        if not changed and not new_stems:
-            return 0
-        with self.conn:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO org_files VALUES (?, ?, ?, ?)",
-                [(schema, year, k, s) for k, s in sorted(new_stems.items())],
-            )
-            self.conn.executemany(
-                _insert("submissions", SUBMISSION_COLUMNS, replace=True),
-                [[r.get(c) for c in SUBMISSION_COLUMNS] for r in changed],
-            )
-        return len(changed)
+    def org_keys_by_name(self, schema: str, year: int) -> Iterator[str]:
+        """The organisations of the collection's submissions, by the name on their first file (by
+        path), then by that file: the overview's order without a roster."""
+        cur = self.conn.execute(
+            """SELECT org_key FROM (
+                SELECT org_key, org_name, path_in_inbox, sha256,
+                    ROW_NUMBER() OVER (PARTITION BY org_key ORDER BY path_in_inbox, sha256) AS k
+                FROM submissions WHERE schema=? AND year=? AND org_key IS NOT NULL AND org_key <> '')
+            WHERE k = 1 ORDER BY COALESCE(NULLIF(org_name, ''), org_key), path_in_inbox, sha256""",
+            (schema, year),
+        )
+        while batch := cur.fetchmany(500):
+            yield from (r[0] for r in batch)
 
     def currents(self, year: int) -> list[dict[str, Any]]:
         """The current accepted submission of every organisation in `year` (any schema)."""

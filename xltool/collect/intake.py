@@ -134,6 +134,11 @@ class Intake:
             self.emit(Event("start", total=len(tasks)))
             self._read(tasks)
 
+    def done_reading(self) -> None:
+        """Drop the read states (a hash and a verdict per content): only reading needs them, and
+        the rest of a run streams from the index."""
+        self.known, self._queued = {}, set()
+
     def _read(self, tasks: Iterable[dict[str, Any]]) -> None:
         def done(task: dict[str, Any], result: dict[str, Any]) -> None:
             row = {"issues_json": "[]", "errors": 0, "warnings": 0, "read_at": utc_now_precise(), **result}

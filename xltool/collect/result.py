@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,10 +19,10 @@ class CollectResult:
     schema: str
     year: int
     status: Status
-    files: list[dict[str, Any]]  # one per received name in this inbox (zip members included)
+    files: Sequence[dict[str, Any]]  # one per received name in this inbox (zip members included); packed
     skipped: list[dict[str, str]]
     read: int  # contents read this run (the others were already in the index)
-    written: list[str] = field(default_factory=list)  # archive files written this run
+    written: Sequence[str] = field(default_factory=list)  # archive files written this run; packed
     removed_temp: list[str] = field(default_factory=list)  # leftovers of a killed run, swept
     problems: list[dict[str, str]] = field(default_factory=list)  # feedback files not written / moved
 
@@ -45,10 +46,10 @@ class CollectResult:
             "exit_code": self.exit_code,
             "read": self.read,
             "file_counts": self.file_counts,
-            "written": self.written,
+            "written": list(self.written),
             "removed_temp": self.removed_temp,
             "problems": self.problems,
-            "files": self.files,
+            "files": list(self.files),
             "skipped": self.skipped,
             "status": self.status.as_dict(),
         }

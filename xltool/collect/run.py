@@ -19,8 +19,9 @@ A run killed at any point is completed by the next run; a run that finds nothing
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +37,14 @@ from .failures import archive_errors
 from .index import Index
 from .intake import EventSink, Intake
 from .orgs import OrgRef, Orgs, org_key
+from .packed import Packed
 from .progress import Event
 from .publish import write_file, write_outputs
-from .reconcile import Received, reconcile
+from .reconcile import reconcile
 from .result import CollectResult
+from .stage import BATCH, Stage
 from .status import build_status
-from .status_workbook import status_workbook
+from .status_workbook import write_status_workbook
 from .year import decide_year
 
 __all__ = ["CollectResult", "collect"]
@@ -53,24 +56,6 @@ def _bad(zh: str, en: str, path: str | None = None) -> XltoolError:
 
 def _resolve_model(schema: str | None, year: int | None) -> Model:
     return model_for(schema, year)  # the one year rule of every command (range and format)
-
-
-def _received(db: Index, store: Archive, schema: str, year: int) -> list[Received]:
-    by_sha: dict[str, list[dict[str, Any]]] = {}
-    for r in db.receipts(schema, year):
-        if r["role"] != "attachment":
-            by_sha.setdefault(r["sha256"], []).append(r)
-    return [
-        Received(
-            sha,
-            tuple(sorted(r["path"] for r in rs)),
-            rs[0]["size"],
-            min(r["mtime"] for r in rs),
-            min(r["arrived_at"] for r in rs),
-            store.source_for(sha),
-        )
-        for sha, rs in sorted(by_sha.items())
-    ]
 
 
 def _previous(db: Index, model: Model, year: int) -> list[tuple[str, str, dict[str, Any]]]:
@@ -104,12 +89,16 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     db, store, model = run.db, run.store, run.model
     run.take_in()
     store.sync()  # the stored sources are on disk before any receipt names them
-    shas = {e.sha256 for e in run.entries if e.role != "attachment"}
-    year = year if year is not None else decide_year(db, model.name, run.strict, shas, run.inbox)
+    if year is None:
+        year = decide_year(
+            db, model.name, run.strict, {e.sha256 for e in run.entries if e.role != "attachment"}, run.inbox
+        )
     receipt = ("schema", "year", "path", "sha256", "size", "mtime", "role", "arrived_at")
-    db.add_receipts([dict(zip(receipt, (model.name, year, *e, run.started), strict=True)) for e in run.entries])
-    received = _received(db, store, model.name, year)
-    run.read_more((r.paths[0], r.sha256) for r in received)  # never read by this reader (e.g. --strict)
+    db.add_receipts(dict(zip(receipt, (model.name, year, *e, run.started), strict=True)) for e in run.entries)
+    stage = Stage(db, model.name, year)
+    stage.receive()
+    run.read_more(stage.contents())  # never read by this reader (e.g. --strict)
+    run.done_reading()
     if orgs is not None:
         db.set_roster(model.name, year, _roster_rows(orgs, model.name, year))
     stored = db.roster(model.name, year)
@@ -129,22 +118,41 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
         lambda sha: json.loads(db.report_json(sha, model.name) or "{}"),
         now=_epoch(run.started),
     )
-    facts = db.read_facts(model.name, run.strict, (r.sha256 for r in received))
-    rows, new_stems = reconcile(ctx, received, facts, db.versions(model.name, year), db.stems(model.name, year), refs)
-    del facts
-    problems = write_outputs(run, rows, model.name, year)
+    received = (
+        ({**rec, "source_path": store.source_for(rec["sha256"])}, fact) for rec, fact in stage.with_facts(run.strict)
+    )
+    new_stems = reconcile(ctx, received, stage, db.stems(model.name, year), refs)
+    del ctx, received, refs, stored  # the roster's organisations: the overview reads them again
+    problems = write_outputs(run, stage, model.name, year)
+    store.forget_sources()
     store.sync()  # history and current versions are on disk before the submissions name them
-    db.save(model.name, year, rows, new_stems)
-    by_sha = {r["sha256"]: r for r in rows}
-    files = [_file(e.path, e.sha256, by_sha[e.sha256]) for e in run.entries if e.role != "attachment"]
-    del rows, by_sha
+    stage.save(new_stems)
+    files = _files(run, stage)
+    stage.close()
+    run.entries.clear()  # the rest is per file in packed rows: room for the status workbook's links
+    written = Packed(run.written)
+    run.written = []
     status = build_status(db, str(store.root), model.name, year, dict(model.levels))
-    write_file(run, Archive.status_path(year), status_workbook(status))
+    write_file(run, Archive.status_path(year), lambda path: write_status_workbook(status, path))
     store.sync()
     skipped = [{"path": s.path, "reason": s.reason} for s in run.skipped]
+    written = Packed(itertools.chain(written, run.written))
     return CollectResult(
-        str(store.root), str(run.inbox), model.name, year, status, files, skipped, run.read, run.written, [], problems
+        str(store.root), str(run.inbox), model.name, year, status, files, skipped, run.read, written, [], problems
     )
+
+
+def _files(run: Intake, stage: Stage) -> Packed[dict[str, Any]]:
+    """One entry per received name of this inbox (a copy of identical bytes included), packed."""
+    cols = "sha256, state, org_name, errors, warnings, error_code, message_zh, path_in_inbox, feedback_path"
+
+    def files() -> Iterator[dict[str, Any]]:
+        entries = (e for e in run.entries if e.role != "attachment")
+        while chunk := list(itertools.islice(entries, BATCH)):
+            by_sha = {r["sha256"]: r for r in stage.lookup((e.sha256 for e in chunk), cols)}
+            yield from (_file(e.path, e.sha256, by_sha[e.sha256]) for e in chunk)
+
+    return Packed(files())
 
 
 def _epoch(stamp: str) -> float:

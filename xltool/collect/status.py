@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import unicodedata
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from .archive import INDEX
 from .failures import archive_errors
 from .index import Index
 from .orgs import org_key
+from .packed import Packed
 from .reconcile import PROBLEMS, order
 
 STATE_ZH = {
@@ -80,8 +82,8 @@ class Status:
     schema: str
     year: int
     roster: bool
-    orgs: list[OrgRow]
-    files: list[dict[str, Any]]  # every submission row, by path
+    orgs: Sequence[OrgRow]  # packed (`Packed`) when built from the index
+    files: Sequence[dict[str, Any]]  # every submission (FILE_COLUMNS), by path
     levels: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -171,28 +173,31 @@ def _grid(rows: list[list[str]]) -> list[str]:
     return ["  ".join(_pad(v, w) for v, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]
 
 
+SHOWN = (  # a file's columns in the overview's JSON
+    "path_in_inbox",
+    "sha256",
+    "state",
+    "org_name",
+    "org_code",
+    "errors",
+    "warnings",
+    "error_code",
+    "message_zh",
+    "message_en",
+    "file_mtime",
+    "version",
+    "is_current",
+    "duplicate_of",
+    "archive_path",
+    "source_path",
+    "feedback_path",
+    "copies",
+)
+FILE_COLUMNS = (*SHOWN, "org_key", "level")  # and what the overview groups by
+
+
 def _file_dict(f: dict[str, Any]) -> dict[str, Any]:
-    keep = (
-        "path_in_inbox",
-        "sha256",
-        "state",
-        "org_name",
-        "org_code",
-        "errors",
-        "warnings",
-        "error_code",
-        "message_zh",
-        "message_en",
-        "file_mtime",
-        "version",
-        "is_current",
-        "duplicate_of",
-        "archive_path",
-        "source_path",
-        "feedback_path",
-        "copies",
-    )
-    return {k: f.get(k) for k in keep}
+    return {k: f.get(k) for k in SHOWN}
 
 
 def _org_row(n: int, name: str, code: str, level: str, subs: list[dict[str, Any]]) -> OrgRow:
@@ -226,23 +231,29 @@ def _org_row(n: int, name: str, code: str, level: str, subs: list[dict[str, Any]
 
 
 def build_status(db: Index, archive: str, schema: str, year: int, levels: dict[str, str] | None = None) -> Status:
-    files = sorted(db.submissions(schema, year).values(), key=lambda f: (f["path_in_inbox"], f["sha256"]))
+    """The overview, streamed from the index into packed rows: one organisation's submissions in
+    memory at a time, whatever the size of the collection."""
+    files: Packed[dict[str, Any]] = Packed(db.iter_submissions(schema, year, FILE_COLUMNS))
     roster = db.roster(schema, year)
-    by_org: dict[str, list[dict[str, Any]]] = {}
-    for f in files:
-        if f["org_key"]:
-            by_org.setdefault(f["org_key"], []).append(f)
-    rows: list[OrgRow] = []
-    if roster is not None:
-        for n, r in enumerate(roster, 1):
-            key = org_key(r["name"], r["code"] or "")
-            row = _org_row(n, r["name"], r["code"] or "", r["level"] or "", by_org.get(key, []))
-            row.contact, row.deadline = r["contact"] or "", r["deadline"] or ""
-            rows.append(row)
-    else:
-        for n, (_key, subs) in enumerate(sorted(by_org.items(), key=lambda kv: kv[1][0]["org_name"] or kv[0]), 1):
-            rows.append(_org_row(n, subs[0]["org_name"] or "", subs[0]["org_code"] or "", subs[0]["level"] or "", subs))
-    return Status(archive, schema, year, roster is not None, rows, files, dict(levels or {}))
+
+    def subs(key: str) -> list[dict[str, Any]]:
+        return list(db.iter_submissions(schema, year, (*FILE_COLUMNS, "arrived_at", "issues_json"), org_key=key))
+
+    def rows() -> Iterator[OrgRow]:
+        if roster is not None:
+            for n, r in enumerate(roster, 1):
+                row = _org_row(
+                    n, r["name"], r["code"] or "", r["level"] or "", subs(org_key(r["name"], r["code"] or ""))
+                )
+                row.contact, row.deadline = r["contact"] or "", r["deadline"] or ""
+                yield row
+            return
+        for n, key in enumerate(db.org_keys_by_name(schema, year), 1):
+            mine = subs(key)
+            yield _org_row(n, mine[0]["org_name"] or "", mine[0]["org_code"] or "", mine[0]["level"] or "", mine)
+
+    orgs = Packed(rows(), lambda o: vars(o), lambda d: OrgRow(**d))
+    return Status(archive, schema, year, roster is not None, orgs, files, dict(levels or {}))
 
 
 def load_status(archive: str | Path, *, year: int | None = None, schema: str | None = None) -> Status:

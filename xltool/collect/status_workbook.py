@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 from typing import Any
 
 import xlsxwriter
@@ -106,10 +107,9 @@ def _check(rc: Any, what: str) -> None:
 
 
 class _Book:
-    def __init__(self, status: Status) -> None:
-        self.buffer = io.BytesIO()
+    def __init__(self, status: Status, target: str | io.BytesIO) -> None:
         self.wb = xlsxwriter.Workbook(
-            self.buffer,
+            target,
             {
                 "constant_memory": True,
                 "strings_to_numbers": False,
@@ -165,14 +165,11 @@ class _Book:
             self.text(ws, row, c, label, self.head)
         _check(ws.freeze_panes(row + 1, 0), "freeze")
 
-    def close(self) -> bytes:
-        self.wb.close()
-        return self.buffer.getvalue()
 
-
-def status_workbook(status: Status) -> bytes:
-    """The status workbook's bytes (identical data -> identical bytes)."""
-    b = _Book(status)
+def write_status_workbook(status: Status, target: str | Path | io.BytesIO) -> None:
+    """Write the status workbook to `target` (a file: the workbook is never held in memory;
+    identical data -> identical bytes)."""
+    b = _Book(status, target if isinstance(target, io.BytesIO) else str(target))
     try:
         _sheets(b, status)
     except BaseException:
@@ -180,7 +177,14 @@ def status_workbook(status: Status) -> bytes:
             if getattr(sheet, "row_data_fh", None) is not None:
                 sheet.row_data_fh.close()
         raise
-    return b.close()
+    b.wb.close()
+
+
+def status_workbook(status: Status) -> bytes:
+    """The status workbook's bytes (the same bytes `write_status_workbook` writes to a file)."""
+    buffer = io.BytesIO()
+    write_status_workbook(status, buffer)
+    return buffer.getvalue()
 
 
 def _sheets(b: _Book, status: Status) -> None:

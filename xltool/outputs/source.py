@@ -150,4 +150,4 @@ def load_year(archive: str | Path, year: int, schema: str | None = None, *, requ
         if row.current:
             report = read_json(root / row.current)
             reports.append(OrgReport(row.name, row.code, row.level, row.state, row.current, report))
-    return YearData(root, model, year, status.roster, status.orgs, reports)
+    return YearData(root, model, year, status.roster, list(status.orgs), reports)

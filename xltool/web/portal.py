@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ class Portal:
 
     def file_of(self, member: Member | None, sha256: str, what: str) -> Path | None:
         """An archive file of one submission (`feedback` or `report`), only for its own organisation."""
+        subs: Sequence[dict[str, Any]]
         if member is not None:
             subs = submissions_of(self.archive, self.model.name, self.year, member.ref.key)
         else:

@@ -1,0 +1,88 @@
+"""Many small records held compactly: JSON, zlib-compressed a chunk at a time.
+
+A collect returns one row per file received and one per organisation (a province: 10,000 of
+each). As dicts of strings they cost 1-3 KiB each in the parent for as long as the result lives;
+packed, a few dozen bytes. `Packed` is a read-only sequence: an item is decoded when it is read
+(a new object each time; the last chunk read stays unpacked), so iterating costs one decompression
+per chunk. Items must survive a JSON round trip (str keys; str, int, float, None values).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Generic, TypeVar, overload
+
+T = TypeVar("T")
+CHUNK = 256  # items per compressed chunk
+
+
+def _same(x: Any) -> Any:
+    return x
+
+
+class Packed(Sequence[T], Generic[T]):
+    """`items`, packed; `encode` turns one into JSON-able values, `decode` turns those back."""
+
+    def __init__(
+        self,
+        items: Iterable[T] = (),
+        encode: Callable[[T], Any] = _same,
+        decode: Callable[[Any], T] = _same,
+    ) -> None:
+        self._chunks: list[bytes] = []
+        self._len = 0
+        self._decode = decode
+        self._open: tuple[int, list[Any]] = (-1, [])
+        batch: list[Any] = []
+        for item in items:
+            batch.append(encode(item))
+            self._len += 1
+            if len(batch) == CHUNK:
+                self._chunks.append(self._pack(batch))
+                batch = []
+        if batch:
+            self._chunks.append(self._pack(batch))
+
+    @staticmethod
+    def _pack(batch: list[Any]) -> bytes:
+        return zlib.compress(json.dumps(batch, separators=(",", ":")).encode("utf-8"))
+
+    def _chunk(self, c: int) -> list[Any]:
+        if self._open[0] != c:
+            self._open = (c, json.loads(zlib.decompress(self._chunks[c])))
+        return self._open[1]
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        return self._decode(self._chunk(i // CHUNK)[i % CHUNK])
+
+    def __iter__(self) -> Iterator[T]:
+        for c in range(len(self._chunks)):
+            for value in self._chunk(c):
+                yield self._decode(value)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Sequence)
+            and len(other) == len(self)
+            and all(a == b for a, b in zip(self, other, strict=True))
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Packed({len(self)} items)"
