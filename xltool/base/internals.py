@@ -24,6 +24,10 @@ somewhere deep in a collect run.
   `<definedNames>` XML of a list of names (`_write_defined_names`); the worksheets, the XML of their
   data validations and conditional formats (but data bars) for the same options. `tests/test_internals.py`
   compares the parts written with plain xlsxwriter's.
+- Memory: xlsxwriter keeps every hyperlink of a sheet as a `Url` object (its parsed strings in an
+  instance dict, ~0.7 KiB) until the workbook closes, even in `constant_memory` mode; the collect
+  status workbook has two links a file. `compact_links_workbook`'s worksheets keep what `write_url`
+  was given (a tuple) in `hyperlinks` and rebuild each `Url` only as `_write_hyperlinks` reads it.
 """
 
 from __future__ import annotations
@@ -79,6 +83,12 @@ def xlsx_workbook(
     workbook = _workbook_class()(target, options)
     workbook.xltool_protection = None if protection is None else list(protection)
     return workbook
+
+
+def compact_links_workbook(target: str | IO[bytes], options: dict[str, Any]) -> Any:
+    """An xlsxwriter Workbook whose worksheets hold each hyperlink as the arguments of `write_url`
+    (same bytes written)."""
+    return _links_workbook_class()(target, options)
 
 
 def _remembered_xml(writer: Any, write: Any, key: tuple[str, str]) -> None:
@@ -198,3 +208,44 @@ def _workbook_class() -> type:
                 self._xml_empty_tag("workbookProtection", self.xltool_protection)
 
     return ProtectingWorkbook
+
+
+@functools.cache
+def _links_workbook_class() -> type:
+    from collections import defaultdict
+
+    import xlsxwriter
+    from xlsxwriter import worksheet as xw
+    from xlsxwriter.url import Url
+
+    class LazyUrls(dict[int, Any]):
+        """A row's links (column -> `write_url`'s arguments): a `Url` is built when read."""
+
+        def __getitem__(self, col: int) -> Any:
+            link = super().__getitem__(col)
+            if not isinstance(link, tuple):
+                return link
+            url = Url(link[0])
+            if link[1] is not None:
+                url._text = link[1]
+            if link[2] is not None:
+                url.tip = link[2]
+            return url
+
+    class CompactLinksWorksheet(xw.Worksheet):
+        def __init__(self) -> None:
+            super().__init__()
+            self.hyperlinks: defaultdict[int, LazyUrls] = defaultdict(LazyUrls)
+
+        def _write_url(
+            self, row: int, col: int, url: Any, cell_format: Any = None, string: Any = None, tip: Any = None
+        ) -> int:
+            rc: int = super()._write_url(row, col, url, cell_format, string, tip)
+            if rc == 0 and isinstance(url, str):  # stored as a Url: the same, as its arguments
+                self.hyperlinks[row][col] = (url, string, tip)
+            return rc
+
+    class CompactLinksWorkbook(xlsxwriter.Workbook):
+        worksheet_class = CompactLinksWorksheet
+
+    return CompactLinksWorkbook
