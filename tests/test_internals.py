@@ -197,4 +197,7 @@ def test_compact_links_worksheets_keep_the_arguments_not_url_objects() -> None:
     assert dict.__getitem__(ws.hyperlinks[0], 0) == ("external:a%23b.xlsx", "看", "a#b.xlsx")
     url = ws.hyperlinks[0][0]
     assert (type(url), url._target(), url.text, url.tip) == (Url, "a%23b.xlsx", "看", "a#b.xlsx")
+    ws.write_url(1, 0, "external:b.xlsx")
+    ws.write_url(3, 1, "external:c.xlsx")
+    assert list(ws.hyperlinks) == [3]  # rows 0 and 1 are finished: in the temporary file
     workbook.close()

@@ -27,7 +27,8 @@ somewhere deep in a collect run.
 - Memory: xlsxwriter keeps every hyperlink of a sheet as a `Url` object (its parsed strings in an
   instance dict, ~0.7 KiB) until the workbook closes, even in `constant_memory` mode; the collect
   status workbook has two links a file. `compact_links_workbook`'s worksheets keep what `write_url`
-  was given (a tuple) in `hyperlinks` and rebuild each `Url` only as `_write_hyperlinks` reads it.
+  was given (a tuple) in `hyperlinks` and rebuild each `Url` only as `_write_hyperlinks` reads it;
+  in `constant_memory` mode a finished row's links go to a temporary file, as its cells do.
 """
 
 from __future__ import annotations
@@ -212,6 +213,8 @@ def _workbook_class() -> type:
 
 @functools.cache
 def _links_workbook_class() -> type:
+    import pickle
+    import tempfile
     from collections import defaultdict
 
     import xlsxwriter
@@ -232,10 +235,33 @@ def _links_workbook_class() -> type:
                 url.tip = link[2]
             return url
 
+    class SpilledLinks:
+        """What `_write_hyperlinks` reads of `hyperlinks` (rows in order, then each row's links):
+        the rows written to the spill file, in file order, then the rows still held."""
+
+        def __init__(self, spill: IO[bytes], rows: list[int], held: dict[int, LazyUrls]) -> None:
+            self.spill, self.rows, self.held = spill, rows, held
+            self.row: tuple[int, LazyUrls] | None = None
+            spill.seek(0)
+
+        def keys(self) -> list[int]:
+            return self.rows + sorted(self.held)
+
+        def __getitem__(self, row: int) -> LazyUrls:
+            if row in self.held:
+                return self.held[row]
+            if self.row is None or self.row[0] != row:
+                number, links = pickle.load(self.spill)
+                assert number == row, "rows are read in the order they were spilled"
+                self.row = (number, LazyUrls(links))
+            return self.row[1]
+
     class CompactLinksWorksheet(xw.Worksheet):
         def __init__(self) -> None:
             super().__init__()
             self.hyperlinks: defaultdict[int, LazyUrls] = defaultdict(LazyUrls)
+            self.xltool_spill: IO[bytes] | None = None  # constant_memory: finished rows' links
+            self.xltool_rows: list[int] = []
 
         def _write_url(
             self, row: int, col: int, url: Any, cell_format: Any = None, string: Any = None, tip: Any = None
@@ -243,7 +269,27 @@ def _links_workbook_class() -> type:
             rc: int = super()._write_url(row, col, url, cell_format, string, tip)
             if rc == 0 and isinstance(url, str):  # stored as a Url: the same, as its arguments
                 self.hyperlinks[row][col] = (url, string, tip)
+            if self.constant_memory:  # rows above `row` can no longer change: spilled
+                for done in sorted(r for r in self.hyperlinks if r < row):
+                    if self.xltool_spill is None:
+                        self.xltool_spill = tempfile.TemporaryFile(dir=self.tmpdir)
+                    links = list(dict.items(self.hyperlinks.pop(done)))
+                    pickle.dump((done, links), self.xltool_spill, pickle.HIGHEST_PROTOCOL)
+                    self.xltool_rows.append(done)
             return rc
+
+        def _write_hyperlinks(self) -> None:
+            if self.xltool_spill is None:
+                return super()._write_hyperlinks()
+            held = self.hyperlinks
+            self.hyperlinks = SpilledLinks(self.xltool_spill, self.xltool_rows, held)  # type: ignore[assignment]
+            try:
+                super()._write_hyperlinks()
+            finally:
+                self.hyperlinks, spill, self.xltool_spill = held, self.xltool_spill, None
+                spill.close()
+                self.xltool_rows = []
+            return None
 
     class CompactLinksWorkbook(xlsxwriter.Workbook):
         worksheet_class = CompactLinksWorksheet
