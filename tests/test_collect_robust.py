@@ -20,10 +20,12 @@ from urllib.parse import unquote
 
 import openpyxl
 import pytest
+import xlsxwriter
 from test_collect import ORGS, SCHEMA, _put, code, values, workbook, write_roster
 
 from xltool.base.errors import XltoolError
 from xltool.collect import intake
+from xltool.collect import status_workbook as status_workbook_module
 from xltool.collect.run import collect
 from xltool.collect.status import OrgRow, Status, load_status
 from xltool.collect.status_workbook import MAX_LINKS, status_workbook, write_status_workbook
@@ -100,9 +102,17 @@ def _big_status(n: int) -> Status:
     return Status("archive", SCHEMA, YEAR, False, orgs, files)
 
 
-def test_status_workbook_past_the_link_limit() -> None:
+def _plain_xlsxwriter_bytes(status: Status, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The status workbook as xlsxwriter's own Workbook writes it (a `Url` object kept per link)."""
+    with monkeypatch.context() as m:
+        m.setattr(status_workbook_module, "compact_links_workbook", xlsxwriter.Workbook)
+        return status_workbook(status)
+
+
+def test_status_workbook_past_the_link_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     n = MAX_LINKS // 2 + 10  # two links a file: past Excel's limit on the files sheet
     data = status_workbook(_big_status(n))
+    assert data == _plain_xlsxwriter_bytes(_big_status(n), monkeypatch)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         sheet = zf.read("xl/worksheets/sheet2.xml").decode("utf-8")
         rels = zf.read("xl/worksheets/_rels/sheet2.xml.rels").decode("utf-8")
@@ -110,6 +120,20 @@ def test_status_workbook_past_the_link_limit() -> None:
     assert f'<row r="{n + 1}"' in sheet and f'<row r="{n + 2}"' not in sheet
     last = sheet[sheet.index(f'<row r="{n + 1}"') :]
     assert f"sources/{n - 1:064x}.xlsx" in last and f"feedback/{YEAR}/x-{n - 1:08x}-反馈.xlsx" in last  # as text
+
+
+def test_status_workbook_links_are_the_bytes_xlsxwriter_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    status = _big_status(600)
+    odd = ("第#3社区 50%20居委会", "a&b<c>\"d'", "x#y#z", "[1]^`{2}`", "tab\tand space", "ünï/códe", "%41#%")
+    for i, f in enumerate(status.files):
+        name = odd[i % len(odd)]
+        f["path_in_inbox"] = f"来件/{name}-{i}.xlsx"
+        f["source_path"] = f"sources/{name}/{i:064x}.xlsx" if i % 5 else None  # some without a link
+        f["feedback_path"] = f"feedback/{YEAR}/{name}-{i:08x}-反馈.xlsx"
+    data = status_workbook(status)
+    assert data == _plain_xlsxwriter_bytes(status, monkeypatch)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.read("xl/worksheets/sheet2.xml").count(b"<hyperlink ") == 600 + 480
 
 
 def test_status_workbook_written_to_its_file_has_the_cells_it_had_in_memory(tmp_path: Path) -> None:

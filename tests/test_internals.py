@@ -16,8 +16,10 @@ import openpyxl
 import pytest
 import xlsxwriter
 from support import model_for
+from xlsxwriter.url import Url
 
 from xltool.base.internals import (
+    compact_links_workbook,
     existing_cells,
     parse_worksheet,
     prepared_formulas,
@@ -154,3 +156,48 @@ def test_remembered_xml_follows_the_options() -> None:
         assert sheet(xlsx_workbook(ours, {"in_memory": True}), ours, value) == sheet(
             xlsxwriter.Workbook(plain, {"in_memory": True}), plain, value
         )
+
+
+def _links(workbook: Any, buffer: io.BytesIO) -> bytes:
+    workbook.set_properties({"created": dt.datetime(2000, 1, 1, tzinfo=dt.UTC)})
+    for sheet in ("A", "B"):
+        ws = workbook.add_worksheet(sheet)
+        for i in range(400):
+            assert ws.write_url(i, 0, f"external:dir/第{i}%23 x.xlsx", None, "看", f"dir/第{i}#.xlsx") == 0
+            assert ws.write_url(i, 2, f"https://x.example/a b?q={i}&r=<>#frag{i}") == 0  # anchor, no text
+            if i % 3 == 0:
+                assert ws.write_url(i, 1, f"internal:'{sheet}'!A{i + 1}", None, f"到 {i}", None) == 0
+            if i % 7 == 0:
+                assert ws.write_url(i, 2, f"mailto:a{i}@x.example") == 0  # the same cell again: replaced
+        with pytest.warns(UserWarning):
+            assert ws.write_url(400, 0, "external:" + "x" * 2100) == -3  # refused, nothing kept
+        assert ws.write_url(401, 0, Url("https://x.example/object"), None) == 0  # a Url object, kept as given
+        if not workbook.constant_memory:
+            ws.write_number(0, 0, 5)  # a number over a link: written with display="看"
+    workbook.close()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("constant_memory", [True, False])
+def test_compact_links_workbook_writes_the_same_bytes_as_xlsxwriter(constant_memory: bool) -> None:
+    plain, ours = io.BytesIO(), io.BytesIO()
+    options = {"constant_memory": constant_memory}
+    expected = _links(xlsxwriter.Workbook(plain, options), plain)
+    assert _links(compact_links_workbook(ours, options), ours) == expected
+    with zipfile.ZipFile(io.BytesIO(expected)) as z:
+        sheet, rels = z.read("xl/worksheets/sheet1.xml"), z.read("xl/worksheets/_rels/sheet1.xml.rels")
+    assert sheet.count(b"<hyperlink ") == 400 + 400 + 134 + 1 and rels.count(b"<Relationship ") == 801
+    assert ('display="看"'.encode() in sheet) is not constant_memory  # a number over an external link
+
+
+def test_compact_links_worksheets_keep_the_arguments_not_url_objects() -> None:
+    workbook = compact_links_workbook(io.BytesIO(), {"constant_memory": True})
+    ws = workbook.add_worksheet("A")
+    ws.write_url(0, 0, "external:a%23b.xlsx", None, "看", "a#b.xlsx")
+    assert dict.__getitem__(ws.hyperlinks[0], 0) == ("external:a%23b.xlsx", "看", "a#b.xlsx")
+    url = ws.hyperlinks[0][0]
+    assert (type(url), url._target(), url.text, url.tip) == (Url, "a%23b.xlsx", "看", "a#b.xlsx")
+    ws.write_url(1, 0, "external:b.xlsx")
+    ws.write_url(3, 1, "external:c.xlsx")
+    assert list(ws.hyperlinks) == [3]  # rows 0 and 1 are finished: in the temporary file
+    workbook.close()

@@ -21,8 +21,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
+from ..base.internals import compact_links_workbook
 from ..base.text import safe_text
 from .status import STATE_ZH, Status, local_time
 
@@ -108,7 +107,7 @@ def _check(rc: Any, what: str) -> None:
 
 class _Book:
     def __init__(self, status: Status, target: str | io.BytesIO) -> None:
-        self.wb = xlsxwriter.Workbook(
+        self.wb = compact_links_workbook(
             target,
             {
                 "constant_memory": True,
