@@ -75,16 +75,26 @@ def _downloaded(folder: Path, timeout: float = 30, exclude: frozenset[str] | set
     raise AssertionError("nothing was downloaded")
 
 
+def _click_and_wait(drv: object, button: str, timeout: float = 120) -> None:
+    """Press a button that loads a new page, and wait until the old page is gone (an element found
+    right after the click may still be the old page's, and goes stale under it)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = drv.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    drv.find_element(By.ID, button).click()  # type: ignore[attr-defined]
+    WebDriverWait(drv, timeout).until(ec.staleness_of(old))
+
+
 def _submit(drv: object, path: Path) -> None:
     """Choose a file, press the upload button, wait for the verdict page."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    old = drv.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
     drv.find_element(By.ID, "file").send_keys(str(path))  # type: ignore[attr-defined]
-    drv.find_element(By.ID, "submit").click()  # type: ignore[attr-defined]
-    WebDriverWait(drv, 120).until(ec.staleness_of(old))
+    _click_and_wait(drv, "submit")
     WebDriverWait(drv, 30).until(ec.presence_of_element_located((By.ID, "verdict")))
 
 
@@ -134,7 +144,7 @@ def test_township_round_trip_and_county_view(browser: object, tmp_path: Path) ->
         # 4. the county page, after its password: that organisation accepted, the other missing
         drv.get(server.url + "/admin")
         drv.find_element(By.ID, "password").send_keys(PASSWORD)
-        drv.find_element(By.ID, "login").click()
+        _click_and_wait(drv, "login", timeout=30)
         assert drv.find_element(By.TAG_NAME, "h1").text == f"{YEAR}年度报送情况"
         table = {
             tr.find_elements(By.TAG_NAME, "td")[1].text: tr.find_elements(By.TAG_NAME, "td")[2].text
