@@ -20,6 +20,7 @@ from xlsxwriter.url import Url
 
 from xltool.base.internals import (
     compact_links_workbook,
+    discard_workbook,
     existing_cells,
     parse_worksheet,
     prepared_formulas,
@@ -201,3 +202,15 @@ def test_compact_links_worksheets_keep_the_arguments_not_url_objects() -> None:
     ws.write_url(3, 1, "external:c.xlsx")
     assert list(ws.hyperlinks) == [3]  # rows 0 and 1 are finished: in the temporary file
     workbook.close()
+
+
+def test_a_discarded_workbook_closes_its_row_and_link_files() -> None:
+    """A status workbook whose writing failed leaves no temporary file open (both are unlinked on close)."""
+    workbook = compact_links_workbook(io.BytesIO(), {"constant_memory": True})
+    ws = workbook.add_worksheet("A")
+    for row in range(4):
+        ws.write_url(row, 0, f"external:{row}.xlsx", None, f"{row}")
+    spill, rows = ws.xltool_spill, ws.row_data_fh
+    assert spill is not None and rows is not None and not spill.closed and not rows.closed
+    discard_workbook(workbook)
+    assert spill.closed and rows.closed

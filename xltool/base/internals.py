@@ -92,6 +92,15 @@ def compact_links_workbook(target: str | IO[bytes], options: dict[str, Any]) -> 
     return _links_workbook_class()(target, options)
 
 
+def discard_workbook(workbook: Any) -> None:
+    """Close the temporary files of an xlsxwriter workbook that will not be closed (its writing failed):
+    `constant_memory`'s row files and `compact_links_workbook`'s spilled links (unlinked on close)."""
+    for sheet in workbook.worksheets():
+        for fh in (getattr(sheet, "row_data_fh", None), getattr(sheet, "xltool_spill", None)):
+            if fh is not None:
+                fh.close()
+
+
 def _remembered_xml(writer: Any, write: Any, key: tuple[str, str]) -> None:
     """Write what `write()` writes to `writer.fh`, from memory when `key` was written before."""
     xml = _XML.get(key)

@@ -21,7 +21,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from ..base.internals import compact_links_workbook
+from ..base.internals import compact_links_workbook, discard_workbook
 from ..base.text import safe_text
 from .status import STATE_ZH, Status, local_time
 
@@ -172,9 +172,7 @@ def write_status_workbook(status: Status, target: str | Path | io.BytesIO) -> No
     try:
         _sheets(b, status)
     except BaseException:
-        for sheet in b.wb.worksheets():  # constant_memory's row files: closed (and so deleted)
-            if getattr(sheet, "row_data_fh", None) is not None:
-                sheet.row_data_fh.close()
+        discard_workbook(b.wb)
         raise
     b.wb.close()
 
