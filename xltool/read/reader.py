@@ -183,7 +183,9 @@ def read_workbook(
     so a test can prove the fast path never changes a verdict."""
     sniffed = safety.sniff(path)
     try:
-        source = open_source(sniffed.data, sniffed.kind, reference=reference, parts=sniffed.parts)
+        source = open_source(
+            sniffed.data, sniffed.kind, reference=reference, parts=sniffed.parts, wanted=_wanted(model)
+        )
     except SourceError as exc:
         raise _unreadable(sniffed.path, exc) from None
     try:
@@ -307,6 +309,16 @@ def _values(
             out[pointer] = _clean(model, pointer, out[pointer])
         results.append(out)
     return results[0], results[1] if typed else dict(results[0]), issues
+
+
+def _wanted(model: Model | None) -> frozenset[str]:
+    """The sheets a read of a `model` workbook reads: its meta sheet and the layout's sheets."""
+    if model is None:
+        return frozenset()
+    wanted: frozenset[str] = model._cached(
+        "read_sheets", lambda: frozenset([model.meta_sheet] + [s.name for s in build_layout(model).sheets])
+    )
+    return wanted
 
 
 def _boxes(sheet: SheetLayout) -> list[Box]:
