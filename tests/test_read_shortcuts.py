@@ -22,6 +22,7 @@ from xltool.read import reader, stream, stream_rows
 from xltool.read.cells import SourceError
 from xltool.read.stream import StreamSource
 from xltool.read.stream_rows import MAIN, child, item_text, parse_xml
+from xltool.read.value_plan import read_sheets
 from xltool.spec.model import load_model
 
 NS = MAIN[1:-1]
@@ -109,7 +110,7 @@ SHEET = "三、依申请公开"
 
 def test_a_wanted_sheet_is_parsed_on_opening_not_head_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     data = T.filled()
-    wanted = reader._wanted(load_model(T.M21))
+    wanted = read_sheets(load_model(T.M21))
     assert SHEET in wanted and load_model(T.M21).meta_sheet in wanted
     source, checked = _opened(data, wanted, monkeypatch)
     assert isinstance(source, StreamSource)
@@ -137,7 +138,7 @@ def test_a_wanted_sheet_whole_parse_fails_and_the_head_check_decides(
     part = T.sheet_part(SHEET)
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         xml = zf.read(part)
-    source, checked = _opened(data, reader._wanted(load_model(T.M21)), monkeypatch)
+    source, checked = _opened(data, read_sheets(load_model(T.M21)), monkeypatch)
     assert xml in checked  # the head check ran, as it does for every sheet without `wanted`
     assert not isinstance(source, StreamSource) or part not in source._fast
     path = tmp_path / "damaged.xlsx"

@@ -31,7 +31,7 @@ from . import safety
 from .cells import CellSource, SourceError, open_source
 from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
 from .recognize import check_identity, fail, find_identity
-from .value_plan import value_plan
+from .value_plan import read_sheets, value_plan
 
 MAX_MESSAGE, MAX_QUOTED = 2000, 1000  # characters of an issue message / of its expected and found
 
@@ -183,9 +183,8 @@ def read_workbook(
     so a test can prove the fast path never changes a verdict."""
     sniffed = safety.sniff(path)
     try:
-        source = open_source(
-            sniffed.data, sniffed.kind, reference=reference, parts=sniffed.parts, wanted=_wanted(model)
-        )
+        wanted = read_sheets(model) if model else ()
+        source = open_source(sniffed.data, sniffed.kind, reference=reference, parts=sniffed.parts, wanted=wanted)
     except SourceError as exc:
         raise _unreadable(sniffed.path, exc) from None
     try:
@@ -309,16 +308,6 @@ def _values(
             out[pointer] = _clean(model, pointer, out[pointer])
         results.append(out)
     return results[0], results[1] if typed else dict(results[0]), issues
-
-
-def _wanted(model: Model | None) -> frozenset[str]:
-    """The sheets a read of a `model` workbook reads: its meta sheet and the layout's sheets."""
-    if model is None:
-        return frozenset()
-    wanted: frozenset[str] = model._cached(
-        "read_sheets", lambda: frozenset([model.meta_sheet] + [s.name for s in build_layout(model).sheets])
-    )
-    return wanted
 
 
 def _boxes(sheet: SheetLayout) -> list[Box]:
