@@ -46,7 +46,7 @@ def _found(el: Any) -> Any:
 
 
 @settings(max_examples=400, derandomize=True, database=None)
-@given(st.lists(st.sampled_from(PIECES), max_size=6))
+@given(st.lists(st.sampled_from(PIECES), max_size=12))
 def test_child_is_lxmls_find(pieces: list[str]) -> None:
     node = _node(pieces)
     for tag in ("f", "v", "is", "t", "r"):
@@ -64,7 +64,7 @@ def _item_text_before(node: Any) -> str:
 
 
 @settings(max_examples=400, derandomize=True, database=None)
-@given(st.lists(st.sampled_from(PIECES), max_size=6))
+@given(st.lists(st.sampled_from(PIECES), max_size=12))
 def test_rich_string_items_read_as_before(pieces: list[str]) -> None:
     node = _node(pieces)
     assert item_text(node) == _item_text_before(node)

@@ -91,13 +91,19 @@ def item_text(node: Any) -> str:
     if len(node) == 1 and (t := node[0]).tag == _T:  # the common item: one plain <t>
         return t.text or ""
     parts = [_text(node, _T)]
-    parts += [_text(r, _T) for r in node if r.tag == _R]
+    runs = (r for r in node if r.tag == _R) if len(node) <= _FEW else node.iterchildren(_R)
+    parts += [_text(r, _T) for r in runs]
     return "".join(parts)
+
+
+_FEW = 8  # children walked in Python; more (only a hostile file has them) are filtered by lxml in C
 
 
 def child(node: Any, tag: str) -> Any:
     """`node.find(tag)` for a plain tag: its first child element so named, or None. lxml's `find`
     compiles and runs an ElementPath in Python (~3 µs); a cell or a run has two or three children."""
+    if len(node) > _FEW:
+        return next(node.iterchildren(tag), None)
     for el in node:  # comments and processing instructions too: their tag is never a string
         if el.tag == tag:
             return el
