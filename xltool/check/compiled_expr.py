@@ -15,6 +15,7 @@ from typing import Any
 from ..spec.rules import Const, Expr, Len, Previous, Ref, Sum
 
 Values = Mapping[str, Any]
+_INTS_OR_BLANK = frozenset((int, type(None)))  # exactly these types: a bool is an int but counts as 0
 Compiled = Callable[[Values, Values | None], Any]
 
 
@@ -46,10 +47,11 @@ def _sum(expr: Sum) -> Compiled:
         pointers = tuple(item.pointer for item in expr.items if isinstance(item, Ref))
 
         def sum_refs(values: Values, _previous: Values | None) -> Any:
+            found = list(map(values.get, pointers))
+            if _INTS_OR_BLANK.issuperset(map(type, found)):
+                return sum(filter(None, found))  # ints add up exactly in any order: the loop's total, in C
             total: Any = 0
-            get = values.get
-            for p in pointers:
-                v = get(p)
+            for v in found:
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     v = 0  # text and blanks count as 0, as Excel's SUM does
                 total += v

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -275,14 +275,20 @@ class CalamineSource:
 
 
 def open_source(
-    data: bytes, kind: str, *, reference: bool = False, parts: Mapping[str, bytes | None] | None = None
+    data: bytes,
+    kind: str,
+    *,
+    reference: bool = False,
+    parts: Mapping[str, bytes | None] | None = None,
+    wanted: Collection[str] = (),
 ) -> CellSource:
     """The engine for a sniffed kind: lxml streaming for xlsx/xlsm (openpyxl with `reference`);
-    `parts` are zip entries the safety gate already inflated (`Sniffed.parts`)."""
+    `parts` are zip entries the safety gate already inflated (`Sniffed.parts`); `wanted`: the sheets
+    the reader will read (a hint: the stream parses them whole when it opens the workbook)."""
     if kind in ("xlsx", "xlsm"):
         if reference:
             return OpenpyxlSource(data)
         from .stream import StreamSource
 
-        return StreamSource(data, parts)
+        return StreamSource(data, parts, wanted)
     return CalamineSource(data, kind)

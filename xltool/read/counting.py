@@ -24,18 +24,21 @@ class Recount(Exception):
 
 def named(window: bytes, name: bytes) -> int:
     """`len(re.findall(rb"<(?:\\w{1,32}:)?NAME(?=[\\s/>])", window))`, visiting only the occurrences
-    of NAME (matches hold one '<' each, so they never overlap and each is found from its NAME)."""
-    found, at, size = 0, window.find(name), len(name)
+    of '<NAME' and ':NAME' (matches hold one '<' each, so they never overlap and each is found from the
+    byte before its NAME; a NAME after any other byte, as in 'worksheet', is never a match)."""
+    found, size, ends = 0, len(name) + 1, _NAME_ENDS
+    at = window.find(b"<" + name)
     while at >= 0:
         end = at + size
-        if at and end < len(window) and window[end] in _NAME_ENDS:
-            before = window[at - 1]
-            if before == 0x3C:  # '<'
-                found += 1
-            elif before == 0x3A:  # ':' of a prefix: '<' then 1 to 32 word characters before it
-                lt = window.rfind(b"<", max(0, at - 34), at - 1)
-                found += lt >= 0 and _PREFIX.fullmatch(window, lt + 1, at - 1) is not None
-        at = window.find(name, at + 1)
+        found += end < len(window) and window[end] in ends
+        at = window.find(b"<" + name, at + 1)
+    at = window.find(b":" + name)
+    while at >= 0:  # ':' of a prefix: '<' then 1 to 32 word characters before it
+        end = at + size
+        if end < len(window) and window[end] in ends:
+            lt = window.rfind(b"<", max(0, at - 33), at)
+            found += lt >= 0 and _PREFIX.fullmatch(window, lt + 1, at) is not None
+        at = window.find(b":" + name, at + 1)
     return found
 
 

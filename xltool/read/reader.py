@@ -31,7 +31,7 @@ from . import safety
 from .cells import CellSource, SourceError, open_source
 from .integrity import derived_issues, integrity_issues, moved_names, shifted_labels
 from .recognize import check_identity, fail, find_identity
-from .value_plan import value_plan
+from .value_plan import read_sheets, value_plan
 
 MAX_MESSAGE, MAX_QUOTED = 2000, 1000  # characters of an issue message / of its expected and found
 
@@ -183,7 +183,8 @@ def read_workbook(
     so a test can prove the fast path never changes a verdict."""
     sniffed = safety.sniff(path)
     try:
-        source = open_source(sniffed.data, sniffed.kind, reference=reference, parts=sniffed.parts)
+        wanted = read_sheets(model) if model else ()
+        source = open_source(sniffed.data, sniffed.kind, reference=reference, parts=sniffed.parts, wanted=wanted)
     except SourceError as exc:
         raise _unreadable(sniffed.path, exc) from None
     try:

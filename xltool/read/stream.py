@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -42,10 +42,12 @@ class StreamSource:
     formulas_known = True
     protection_known = True
 
-    def __init__(self, data: bytes, parts: Mapping[str, bytes | None] | None = None) -> None:
+    def __init__(
+        self, data: bytes, parts: Mapping[str, bytes | None] | None = None, wanted: Collection[str] = ()
+    ) -> None:
         # the safety gate's `Sniffed.parts`: every entry, inflated as zipfile reads it or None; with
         # them the zip is opened only if a part must be inflated here (the gate opened it already)
-        self._data, self._parts = data, parts or {}
+        self._data, self._parts, self._wanted = data, parts or {}, wanted
         self._archive: zipfile.ZipFile | None = None
         try:
             with _engine():
@@ -62,9 +64,7 @@ class StreamSource:
 
     def _open(self) -> None:
         with _engine():
-            types = _package_parts(self._read, self._names)
-            overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterfind(_CT + "Override")}
-            defaults = {d.get("ContentType") for d in types.iterfind(_CT + "Default")}
+            overrides, defaults = _package_parts(self._read, self._names)
             part = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
             if part is None and not defaults.intersection(_WORKBOOK_TYPES):
                 raise SourceError("File contains no valid workbook part")
@@ -84,7 +84,7 @@ class StreamSource:
                     continue  # and a sheet without its part is not in the workbook
                 self._order.append(name)
                 self._paths[name] = target
-                self._check_head(target)
+                self._check_head(target, name in self._wanted)
             self._names_map = dict(book.names)
             self._mac_epoch = book.mac_epoch
             self._strings: list[str] | None = None
@@ -98,11 +98,15 @@ class StreamSource:
         self._protected: dict[str, bool] = {}
         self._values: dict[tuple[str, str, int], RawCell | None] = {}  # shared by the sheets' readers
 
-    def _check_head(self, part: str) -> None:
+    def _check_head(self, part: str, wanted: bool) -> None:
         """What openpyxl parses of every sheet when it opens a workbook (its rels, and the XML up to
-        <dimension> or through <sheetData>), so a workbook it refuses is refused here too."""
+        <dimension> or through <sheetData>), so a workbook it refuses is refused here too. A sheet
+        the reader will read is parsed whole here instead, when it can be: a part lxml parses whole
+        without an error passes the head check too, and the reader then finds its rows parsed."""
         self._rels(part)
-        check_head(self._read(part))
+        data = self._read(part)
+        if not (wanted and self._rows_of(part, data) is not None):
+            check_head(data)
 
     def _rows_of(self, part: str, data: bytes) -> list[Any] | None:
         """A sheet the reader needs, parsed whole (`parse_sheet`) while the budget lasts; None: the
@@ -118,16 +122,11 @@ class StreamSource:
         return found if found is not None else self._zip().read(name)
 
     def _rels(self, part: str, required: bool = False) -> dict[str, str]:
-        folder, base = posixpath.split(part)
-        path = posixpath.join(folder, "_rels", base + ".rels")
+        folder, path = _rels_path(part)
         if path not in self._names and not required:
             return {}
-        out = {}
-        for rel in parse_xml(self._read(path)).iterfind(_PKG_REL + "Relationship"):
-            target = rel.get("Target", "")
-            full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-            out[rel.get("Id", "")] = full
-        return out
+        data = self._read(path)
+        return dict((_relationships_seen if len(data) <= 65536 else _relationships)(data, folder))
 
     @property
     def sheet_names(self) -> list[str]:
@@ -168,7 +167,8 @@ class StreamSource:
         return cells
 
     def get(self, sheet: str, row: int, col: int) -> RawCell:
-        return self._load(sheet).get((row, col), EMPTY)
+        cells = self._cells.get(sheet)  # a read asks ~370 times: the loaded sheet without a call
+        return (self._load(sheet) if cells is None else cells).get((row, col), EMPTY)
 
     def defined_names(self) -> dict[str, str]:
         return dict(self._names_map)
@@ -216,18 +216,54 @@ def _workbook(data: bytes, part: str) -> _Workbook:
     return (_workbook_seen if len(data) <= 65536 else _read_workbook_part)(data, part)
 
 
-def _package_parts(read: Callable[[str], bytes], names: set[str]) -> Any:
-    """[Content_Types].xml, and docProps/core.xml checked as openpyxl's object model checks them on
-    opening (the reader uses neither's content beyond the workbook part, but a workbook openpyxl
-    refuses must be refused here too)."""
+@lru_cache(maxsize=256)
+def _rels_path(part: str) -> tuple[str, str]:
+    """A part's folder and the path of its relationships part."""
+    folder, base = posixpath.split(part)
+    return folder, posixpath.join(folder, "_rels", base + ".rels")
+
+
+def _relationships(data: bytes, folder: str) -> tuple[tuple[str, str], ...]:
+    """A relationships part's (Id, target part) pairs, targets resolved against `folder`."""
+    out = []
+    for rel in parse_xml(data).iterchildren(_PKG_REL + "Relationship"):
+        target = rel.get("Target", "")
+        full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+        out.append((rel.get("Id", ""), full))
+    return tuple(out)
+
+
+# Pure functions of the bytes, and a writer writes the same package parts ([Content_Types].xml, the
+# workbook's relationships) into every organisation's file: remembered for parts of up to 64 KiB;
+# one that raised is not remembered, and raises again.
+_relationships_seen = lru_cache(maxsize=64)(_relationships)
+
+
+def _content_types(data: bytes) -> tuple[dict[str | None, str], frozenset[str | None]]:
+    """[Content_Types].xml: content type -> part name of each override, and the default types."""
+    types = parse_xml(data)
+    overrides = {o.get("ContentType"): o.get("PartName", "") for o in types.iterchildren(_CT + "Override")}
+    return overrides, frozenset(d.get("ContentType") for d in types.iterchildren(_CT + "Default"))
+
+
+_content_types_seen = lru_cache(maxsize=64)(_content_types)
+
+
+def _package_parts(
+    read: Callable[[str], bytes], names: set[str]
+) -> tuple[dict[str | None, str], frozenset[str | None]]:
+    """[Content_Types].xml (`_content_types`), and docProps/core.xml checked as openpyxl's object
+    model checks them on opening (the reader uses neither's content beyond the workbook part, but a
+    workbook openpyxl refuses must be refused here too)."""
     from openpyxl.packaging.core import DocumentProperties
 
     data = read("[Content_Types].xml")
-    types = parse_xml(data)
-    (_manifest_checked if len(data) <= 65536 else _manifest_check)(data)  # a hostile part is not kept
+    small = len(data) <= 65536
+    overrides, defaults = (_content_types_seen if small else _content_types)(data)
+    (_manifest_checked if small else _manifest_check)(data)  # a hostile part is not kept
     if "docProps/core.xml" in names:
         DocumentProperties.from_tree(parse_xml(read("docProps/core.xml")))
-    return types
+    return dict(overrides), defaults
 
 
 def _manifest_check(data: bytes) -> None:

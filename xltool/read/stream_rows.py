@@ -90,9 +90,30 @@ def item_text(node: Any) -> str:
     runs (<rPh>) are left out."""
     if len(node) == 1 and (t := node[0]).tag == _T:  # the common item: one plain <t>
         return t.text or ""
-    parts = [node.findtext(_T) or ""]
-    parts += [r.findtext(_T) or "" for r in node.iterfind(_R)]
+    parts = [_text(node, _T)]
+    runs = (r for r in node if r.tag == _R) if len(node) <= _FEW else node.iterchildren(_R)
+    parts += [_text(r, _T) for r in runs]
     return "".join(parts)
+
+
+_FEW = 8  # children walked in Python; more (only a hostile file has them) are filtered by lxml in C
+
+
+def child(node: Any, tag: str) -> Any:
+    """`node.find(tag)` for a plain tag: its first child element so named, or None. lxml's `find`
+    compiles and runs an ElementPath in Python (~3 µs); a cell or a run has two or three children."""
+    if len(node) > _FEW:
+        return next(node.iterchildren(tag), None)
+    for el in node:  # comments and processing instructions too: their tag is never a string
+        if el.tag == tag:
+            return el
+    return None
+
+
+def _text(node: Any, tag: str) -> str:
+    """`node.findtext(tag) or ""`."""
+    found = child(node, tag)
+    return "" if found is None else found.text or ""
 
 
 def date_styles(data: bytes) -> tuple[frozenset[int], frozenset[int]]:
@@ -207,13 +228,13 @@ class SheetReader:
         kind = el.get("t", "n")
         if size == 1 and kind in _PLAIN and (v := el[0]).tag == _V:  # the common cell: one <v>
             return self._value(kind, v.text, style_id)
-        f = el.find(_F)
+        f = child(el, _F)
         if f is not None:
             return RawCell(None, self._formula(f, ref), self.cached.get((r - 1, c - 1)))
         if kind == "inlineStr":
-            child = el.find(_IS)
-            return None if child is None else RawCell(unescape_ooxml(item_text(child)))
-        text = el.findtext(_V) or None
+            inline = child(el, _IS)
+            return None if inline is None else RawCell(unescape_ooxml(item_text(inline)))
+        text = _text(el, _V) or None
         if text is None:
             return None
         if kind in _PLAIN:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..spec.kinds import KINDS
 from ..spec.kinds import bounds as _bounds
-from ..spec.layout import FieldCell, Layout
+from ..spec.layout import FieldCell, Layout, build_layout
 from ..spec.model import Field, Model
 from .cells import RawCell
 from .coerce import MAX_EXACT, Coerced, coerce
@@ -77,3 +77,12 @@ def coercer(f: Field, strict: bool) -> Coercer:
         return full(raw)
 
     return number
+
+
+def read_sheets(model: Model) -> frozenset[str]:
+    """The sheets a read of a `model` workbook reads: its meta sheet and the layout's sheets (the
+    stream parses them whole when it opens the workbook)."""
+    sheets: frozenset[str] = model._cached(
+        "read_sheets", lambda: frozenset([model.meta_sheet] + [s.name for s in build_layout(model).sheets])
+    )
+    return sheets
