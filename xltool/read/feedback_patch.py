@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from lxml import etree
@@ -67,8 +68,8 @@ def _local(el: etree._Element) -> str:
 
 
 class Patcher:
-    def __init__(self, data: bytes, t: dict[str, Any]) -> None:
-        self.pkg, self.t = Package(data), t
+    def __init__(self, data: bytes, t: dict[str, Any], parts: Mapping[str, bytes | None] | None = None) -> None:
+        self.pkg, self.t = Package(data, parts), t
         self.book = self.pkg.parse("xl/workbook.xml")
         main_tag(self.book, "workbook", "xl/workbook.xml")
         self.book_rels = self.pkg.rels("xl/workbook.xml")
@@ -76,7 +77,7 @@ class Patcher:
         if len(styles) != 1:
             raise Unhandled("no single styles part")
         self.styles_part = styles[0][1]
-        self.styles = Styles(self.pkg.zip.read(self.styles_part), PARSER)
+        self.styles = Styles(self.pkg.read(self.styles_part), PARSER)
         targets = {rid: (kind, part) for rid, kind, part in self.book_rels.items()}
         self.sheets: list[Sheet] = []
         for el in self.book.iterfind(f"{_M}sheets/{_M}sheet"):
@@ -89,7 +90,7 @@ class Patcher:
     def guard(self) -> None:
         """Decline a file the openpyxl path would refuse as damaged (see `feedback_guard`)."""
         for kind, part in (("styles", self.styles_part), ("workbook", "xl/workbook.xml")):
-            if not accepted_part(kind, self.pkg.zip.read(part)):
+            if not accepted_part(kind, self.pkg.read(part)):
                 raise Unhandled(f"{part}: openpyxl may refuse it")
         strings = 0
         for _, part in self.book_rels.of_type("sharedStrings"):
@@ -164,7 +165,7 @@ class Patcher:
     def _sheet(self, sheet: Sheet, marks: dict[tuple[int, int], tuple[str, str, int]]) -> None:
         """Fill and comment the marked cells, drop the formulas `_neutralise` drops, deselect the tab.
         A sheet none of that touches is copied as stored."""
-        raw = self.pkg.zip.read(sheet.part)
+        raw = self.pkg.read(sheet.part)
         rels = self.pkg.rels(sheet.part)
         drawn = rels.of_type("comments") or rels.of_type("vmlDrawing")
         if not (marks or drawn or _FORMULA.search(raw) or _SELECTED.search(raw)):
@@ -265,9 +266,17 @@ class Patcher:
         view.set("activeTab", str(index))
 
 
-def patch(data: bytes, issues: list[Issue], t: dict[str, Any], lang: str, title: str | None) -> bytes:
-    """The feedback workbook for `data` (a file that passed the safety gate), or `Unhandled`."""
-    p = Patcher(data, t)
+def patch(
+    data: bytes,
+    issues: list[Issue],
+    t: dict[str, Any],
+    lang: str,
+    title: str | None,
+    parts: Mapping[str, bytes | None] | None = None,
+) -> bytes:
+    """The feedback workbook for `data` (a file that passed the safety gate), or `Unhandled`;
+    `parts`: the gate's inflated parts (`Sniffed.parts`), so none is inflated twice."""
+    p = Patcher(data, t, parts)
     p.guard()
     ordered = sort_issues(issues, [s.name for s in p.sheets])
     p._drop_old_list(ordered)
