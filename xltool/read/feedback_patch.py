@@ -32,7 +32,7 @@ from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from ..check.issues import Issue, sort_issues
 from .feedback_cells import Grid, merged, to_text
-from .feedback_guard import accepted_part, check_cells, check_elements
+from .feedback_guard import accepted_part, check_cells, check_elements, check_strings
 from .feedback_package import COMMENTS_TYPE, DOC_REL, PARSER, VML_TYPE, WORKSHEET_TYPE, Package, main_tag
 from .feedback_sheet import list_sheet
 from .feedback_styles import MAIN, Styles, Unhandled
@@ -46,7 +46,6 @@ _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 # worksheet children that come after <legacyDrawing> (ECMA-376 Part 1 §18.3.1.99 CT_Worksheet)
 _AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}
 _AFTER_LEGACY |= {"tableParts", "extLst"}
-_STRING_PARTS = {"t", "r", "rPh", "phoneticPr"}
 _AFTER_NAMES = {"calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes"}
 _AFTER_NAMES |= {"webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
 
@@ -96,8 +95,7 @@ class Patcher:
         for _, part in self.book_rels.of_type("sharedStrings"):
             table = self.pkg.parse(part)
             strings = len(table)
-            if any(si.tag != f"{_M}si" or any(_local(x) not in _STRING_PARTS for x in si) for si in table):
-                raise Unhandled(f"{part}: a string openpyxl may refuse")
+            check_strings(table, part)
         for sheet in self.sheets:
             root = self.root(sheet)
             check_cells(root, strings, len(self.styles.xfs), sheet.name)
