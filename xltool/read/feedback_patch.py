@@ -27,7 +27,6 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from lxml import etree
-from openpyxl.comments.shape_writer import ShapeWriter
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from ..check.issues import Issue, sort_issues
@@ -37,6 +36,7 @@ from .feedback_package import COMMENTS_TYPE, DOC_REL, PARSER, VML_TYPE, WORKSHEE
 from .feedback_sheet import list_sheet
 from .feedback_styles import MAIN, Styles, Unhandled
 from .feedback_text import AUTHOR, LIVE, cell_ref, comment, neutralised, severity
+from .feedback_vml import comments_vml
 
 _M = f"{{{MAIN}}}"
 _RID = f"{{{DOC_REL}}}id"
@@ -55,11 +55,6 @@ class Sheet(NamedTuple):
     state: str
     part: str
     element: etree._Element
-
-
-class _Note(NamedTuple):  # what openpyxl's ShapeWriter needs of a comment
-    height: int
-    width: int
 
 
 def _local(el: etree._Element) -> str:
@@ -118,8 +113,8 @@ class Patcher:
                 name.getparent().remove(name)
         self.sheets.pop()
 
-    def _comments(self, sheet: Sheet, root: etree._Element, notes: dict[str, tuple[str, int]]) -> None:
-        """Drop stale xltool comments (an earlier round) and write `notes` {coord: (text, height)}."""
+    def _comments(self, sheet: Sheet, root: etree._Element, notes: dict[tuple[int, int], tuple[str, int]]) -> None:
+        """Drop stale xltool comments (an earlier round) and write `notes` {(row, column): (text, height)}."""
         rels = self.pkg.rels(sheet.part)
         old_comments, old_vml = rels.of_type("comments"), rels.of_type("vmlDrawing")
         if old_comments or old_vml:
@@ -140,15 +135,15 @@ class Patcher:
             xml = etree.Element(f"{_M}comments", nsmap={None: MAIN})
             etree.SubElement(etree.SubElement(xml, f"{_M}authors"), f"{_M}author").text = AUTHOR
             listing = etree.SubElement(xml, f"{_M}commentList")
-            for coord, (text, _) in notes.items():
+            for (r, col), (text, _) in notes.items():
+                coord = f"{get_column_letter(col)}{r}"
                 body = etree.SubElement(etree.SubElement(listing, f"{_M}comment", ref=coord, authorId="0"), f"{_M}text")
                 t = etree.SubElement(body, f"{_M}t")
                 t.text, _ = text, t.set(_XML_SPACE, "preserve")
             comments_part = self.pkg.free_name("xl/comments/comment{}.xml")
             self.pkg.put(comments_part, etree.tostring(xml, xml_declaration=True, encoding="UTF-8"), COMMENTS_TYPE)
             vml_part = self.pkg.free_name("xl/drawings/commentsDrawing{}.vml")
-            shapes = ShapeWriter([(coord, _Note(height, 260)) for coord, (_, height) in notes.items()])
-            self.pkg.put(vml_part, shapes.write(None))
+            self.pkg.put(vml_part, comments_vml([(r, col, height) for (r, col), (_, height) in notes.items()], 260))
             self.pkg.default_type("vml", VML_TYPE)
             rels.add("comments", comments_part)
             legacy = etree.Element(f"{_M}legacyDrawing")
@@ -199,8 +194,7 @@ class Patcher:
             del view.attrib["tabSelected"]
         if not (marks or drawn or dropped or selected):
             return
-        notes = {f"{get_column_letter(col)}{r}": (text, height) for (r, col), (_, text, height) in marks.items()}
-        self._comments(sheet, root, notes)
+        self._comments(sheet, root, {key: (text, height) for key, (_, text, height) in marks.items()})
         self.pkg.put(sheet.part, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
     def root(self, sheet: Sheet) -> etree._Element:
