@@ -165,10 +165,11 @@ class Patcher:
             return
         root = self.root(sheet)
         dropped: dict[etree._Element, str] = {}
-        for f in root.iter(f"{_M}f"):  # formulas reaching outside, or typed into an unlocked cell
-            c = f.getparent()
-            text = "=" + (f.text or "")  # what openpyxl reads as the cell's value
-            if c.tag == f"{_M}c" and (LIVE.search(text) or not self.styles.locked(int(c.get("s") or 0))):
+        # formulas reaching outside, or typed into an unlocked cell; the value is what openpyxl reads
+        formulas = [(f.getparent(), "=" + (f.text or "")) for f in root.iter(f"{_M}f")]
+        live = LIVE.search("\n".join(text for _, text in formulas)) is not None  # one search finds them all
+        for c, text in formulas:
+            if c.tag == f"{_M}c" and ((live and LIVE.search(text)) or not self.styles.locked(int(c.get("s") or 0))):
                 dropped[c] = text
         grid, marked = Grid(root) if marks else None, set()
         for key, (fill, _, _) in marks.items():
