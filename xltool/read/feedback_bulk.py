@@ -44,13 +44,10 @@ _ROW = rb"<row" + _ROW_ATTR + rb"*+(?:/>|>[^<]*+(?:" + _CELL + rb"[^<]*+)*+</row
 _SHEET_DATA = re.compile(
     rb"<sheetData(?: xmlns(?::[\w.-]+)?=" + _ANY + rb")*+(?:/>|>[^<]*+(?:" + _ROW + rb"[^<]*+)*+</sheetData>)"
 )
-# what the grammar lets through, per kind: every style index, and each type's cached values
+# what the grammar lets through: every style index, and every cell's type and cached value
 _STYLE = re.compile(rb' s="([0-9]{1,9})"')  # rows' too, and any text that looks like one: stricter
-_UNTYPED = rb'(?: (?:r|s|cm|vm|ph)="[^"]*+")'
 _VALUE = rb"[^<]*+(?:" + _F + rb"[^<]*+)?<v>([^<]++)</v>"  # formula results too: stricter
-_NUMBERS = re.compile(rb"<c(?:" + _UNTYPED + rb'| t="n")*+>' + _VALUE)
-_SHARED = re.compile(rb"<c" + _UNTYPED + rb'*+ t="s"' + _UNTYPED + rb"*+>" + _VALUE)
-_BOOLS = re.compile(rb"<c" + _UNTYPED + rb'*+ t="b"' + _UNTYPED + rb"*+>" + _VALUE)
+_TYPED_VALUES = re.compile(rb'<c(?: (?:r|s|cm|vm|ph)="[^"]*+"| t="([^"]*+)")*+>' + _VALUE)
 _EVERY_NUMBER = re.compile(rb"(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?\0)*")
 _EVERY_INT = re.compile(rb"(?:[0-9]{1,9}\0)*")
 
@@ -64,12 +61,14 @@ def plain_cells(sheet_data: bytes, strings: int, xfs: int) -> bool:
     """Whether the serialised `<sheetData>` has only rows and cells the guard accepts."""
     if _SHEET_DATA.fullmatch(sheet_data) is None:
         return False
-    numbers, shared = _NUMBERS.findall(sheet_data), _SHARED.findall(sheet_data)
+    typed = _TYPED_VALUES.findall(sheet_data)  # (type, value) of every cell with a value
+    numbers = [v for t, v in typed if t in (b"", b"n")]
+    shared = [v for t, v in typed if t == b"s"]
     return (
         max(map(int, _STYLE.findall(sheet_data)), default=-1) < xfs
         and max(map(len, numbers), default=0) <= 400
         and _every(_EVERY_NUMBER, numbers)
         and _every(_EVERY_INT, shared)
         and max(map(int, shared), default=-1) < strings
-        and {b"0", b"1"}.issuperset(_BOOLS.findall(sheet_data))
+        and {b"0", b"1"}.issuperset(v for t, v in typed if t == b"b")
     )
