@@ -7,7 +7,8 @@ convert (a 5,000-digit number, a string index past the table, a style that does 
 element it maps to a class has an attribute or child that class does not know. The checks here are
 deliberately stricter than openpyxl: a file they do not pass goes the exact way.
 
-- cells and rows: every attribute, child and value checked in one pass with lxml;
+- cells and rows: every attribute, child and value, in bulk by one regex over the serialised
+  sheetData (`feedback_bulk`), element by element with lxml wherever the bulk check doubts;
 - other worksheet elements (views, columns, merges, formatting, validations, page set-up): given
   to openpyxl's own `WorkSheetParser`, one element at a time, memoised by content (files from the
   same template repeat them, so a collect checks each once);
