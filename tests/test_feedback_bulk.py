@@ -20,7 +20,7 @@ from test_feedback_patch import make_sources
 
 from xltool.base.errors import InputFileError
 from xltool.read.feedback import write_feedback
-from xltool.read.feedback_bulk import plain_cells
+from xltool.read.feedback_bulk import as_written, plain_cells
 from xltool.read.feedback_guard import _check_each, check_cells
 from xltool.read.feedback_patch import patch
 from xltool.read.feedback_styles import MAIN, Unhandled
@@ -46,16 +46,27 @@ def _data(xml: bytes) -> etree._Element:
 
 
 def _verdicts(xml: bytes) -> tuple[str | None, str | None, bool]:
-    """(element-by-element verdict, check_cells verdict, bulk pass) of one worksheet."""
+    """(element-by-element verdict, check_cells verdict, bulk pass) of one worksheet; check_cells
+    gives the same verdict on the sheetData serialised and as the file spells it (`as_written`)."""
     root = etree.fromstring(xml)
     out: list[str | None] = []
-    for check in (lambda: _check_each(_data(xml), STRINGS, XFS, "s"), lambda: check_cells(root, STRINGS, XFS, "s")):
+    checks = (
+        lambda: _check_each(_data(xml), STRINGS, XFS, "s"),
+        lambda: check_cells(root, STRINGS, XFS, "s"),
+        lambda: check_cells(root, STRINGS, XFS, "s", xml),
+    )
+    for check in checks:
         try:
             check()
             out.append(None)
         except Unhandled as why:
             out.append(str(why))
-    return out[0], out[1], plain_cells(etree.tostring(_data(xml), encoding="UTF-8", with_tail=False), STRINGS, XFS)
+    assert out[1] == out[2]
+    serialised = etree.tostring(_data(xml), encoding="UTF-8", with_tail=False)
+    written = as_written(xml)
+    bulk = plain_cells(serialised, STRINGS, XFS)
+    assert out[0] is None or (written is None or not plain_cells(written, STRINGS, XFS))
+    return out[0], out[1], bulk
 
 
 def test_plain_sheets_pass_in_bulk(sheets: dict[str, bytes]) -> None:
@@ -172,7 +183,33 @@ SNIPPETS = [
     ' cm="1"',
     "<extLst/>",
     ' xml:space="preserve"',
+    "<!-- <sheetData> -->",
+    "<![CDATA[<c/>]]>",
+    '<c r="A1" t="s"><v>0</v></c>',
+    '<row r="7"><c s="32"/></row>',
+    '<c r="B2" s="1" />',
 ]
+
+
+def test_the_sheet_data_as_written_only_where_it_is_certain(sheets: dict[str, bytes]) -> None:
+    """The file's own spelling of sheetData is used only when it is certainly the parsed element."""
+    assert [name for name, xml in sheets.items() if as_written(xml) is None] == [
+        f"prefixed_namespace:xl/worksheets/sheet{n}.xml" for n in range(1, 9)
+    ]
+    xml = sheets["own-2021:xl/worksheets/sheet4.xml"]
+    written = as_written(xml)
+    assert written == xml[xml.index(b"<sheetData>") : xml.index(b"</sheetData>") + 12]
+    declaration = xml[: xml.index(b"?>") + 2]
+    doubtful = {
+        "another encoding": xml.replace(declaration, b'<?xml version="1.0" encoding="GBK"?>'),
+        "a comment naming it": xml.replace(b"<sheetData>", b"<!-- sheetData --><sheetData>"),
+        "a comment inside": xml.replace(b"</sheetData>", b"<!-- x --></sheetData>"),
+        "CDATA inside": xml.replace(b"</sheetData>", b"<row><c><is><t><![CDATA[x]]></t></is></c></row></sheetData>"),
+        "a text naming it": xml.replace(b"<v>", b"<v>sheetData", 1),
+        "empty": re.sub(rb"<sheetData>.*</sheetData>", b"<sheetData/>", xml, flags=re.S),
+    }
+    assert {name: as_written(changed) for name, changed in doubtful.items()} == dict.fromkeys(doubtful)
+    assert as_written(xml.replace(declaration, b'<?xml version="1.0" encoding="utf-8"?>')) == written
 
 
 @test_fuzz.fuzz(300)

@@ -52,13 +52,34 @@ _EVERY_NUMBER = re.compile(rb"(?:[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-
 _EVERY_INT = re.compile(rb"(?:[0-9]{1,9}\0)*")
 
 
+_DECLARATION = re.compile(rb"(?:\xef\xbb\xbf)?<\?xml[^>]*>")
+_UTF8 = re.compile(rb"""encoding\s*=\s*["']utf-8["']""", re.I)
+
+
+def as_written(part: bytes) -> bytes | None:
+    """The worksheet's `<sheetData>` element as the file spells it, when that is certainly the
+    element lxml parsed (else None, and the caller serialises it): UTF-8, so every `<`, `"` and
+    tag name is the ASCII byte it looks like; "sheetData" only twice, as `<sheetData>` and
+    `</sheetData>`, so no comment, text or prefixed twin is taken for it; and no comment, CDATA
+    or processing instruction inside it."""
+    declared = _DECLARATION.match(part)
+    if declared is not None and b"encoding" in declared.group() and not _UTF8.search(declared.group()):
+        return None
+    start, end = part.find(b"<sheetData>"), part.find(b"</sheetData>")
+    if start < 0 or end < start or part.count(b"sheetData") != 2:
+        return None
+    element = part[start : end + len(b"</sheetData>")]
+    return None if b"<!" in element or b"<?" in element else element
+
+
 def _every(pattern: re.Pattern[bytes], values: list[bytes]) -> bool:
     """`values` joined by NUL (no XML text holds one): one fullmatch checks them all."""
     return pattern.fullmatch(b"\0".join(values) + b"\0" if values else b"") is not None
 
 
 def plain_cells(sheet_data: bytes, strings: int, xfs: int) -> bool:
-    """Whether the serialised `<sheetData>` has only rows and cells the guard accepts."""
+    """Whether `<sheetData>` (serialised by lxml, or `as_written`) has only rows and cells the
+    guard accepts."""
     if _SHEET_DATA.fullmatch(sheet_data) is None:
         return False
     typed = _TYPED_VALUES.findall(sheet_data)  # (type, value) of every cell with a value

@@ -27,7 +27,7 @@ from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils.cell import range_boundaries
 
 from ..base.internals import parse_worksheet
-from .feedback_bulk import plain_cells
+from .feedback_bulk import as_written, plain_cells
 from .feedback_styles import MAIN, Unhandled
 
 _M = f"{{{MAIN}}}"
@@ -66,11 +66,18 @@ def _value_ok(t: str | None, v: str, strings: int) -> bool:
     return v in ("0", "1") if t == "b" else True
 
 
-def check_cells(root: etree._Element, strings: int, xfs: int, where: str) -> None:
+def check_cells(root: etree._Element, strings: int, xfs: int, where: str, part: bytes | None = None) -> None:
     """Every row and cell of a worksheet is one openpyxl converts without an error: in bulk
-    (`feedback_bulk`), and element by element where the bulk check doubts."""
+    (`feedback_bulk`: on the sheetData as `part` spells it where that is certainly the parsed one,
+    else, or if that spelling is not the plain one, as lxml serialises it), and element by element
+    where the bulk check doubts."""
     data = root.find(f"{_M}sheetData")
-    if data is not None and not plain_cells(etree.tostring(data, encoding="UTF-8", with_tail=False), strings, xfs):
+    if data is None:
+        return
+    written = None if part is None else as_written(part)
+    if written is not None and plain_cells(written, strings, xfs):
+        return
+    if not plain_cells(etree.tostring(data, encoding="UTF-8", with_tail=False), strings, xfs):
         _check_each(data, strings, xfs, where)
 
 

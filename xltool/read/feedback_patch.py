@@ -93,7 +93,7 @@ class Patcher:
             check_strings(table, part)
         for sheet in self.sheets:
             root = self.root(sheet)
-            check_cells(root, strings, len(self.styles.xfs), sheet.name)
+            check_cells(root, strings, len(self.styles.xfs), sheet.name, self.pkg.read(sheet.part))
             check_elements(root, sheet.name)
 
     def _drop_old_list(self, issues: list[Issue]) -> None:
