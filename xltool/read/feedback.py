@@ -206,7 +206,7 @@ def write_feedback(source: Path, issues: list[Issue], out: Path, *, lang: str = 
         raise ValueError(f"feedback output {out} would overwrite its source {source}")
     sniffed = _sniff(source)
     try:
-        data = patch(sniffed.data, issues, TEXT[lang], lang, title)
+        data = patch(sniffed.data, issues, TEXT[lang], lang, title, sniffed.parts)
     except Unhandled as why:  # something the patcher does not handle with certainty
         log.debug("%s: feedback by openpyxl: %s", source, why)
         data = openpyxl_feedback(sniffed, source, issues, lang=lang, title=title)

@@ -19,12 +19,8 @@ _M = f"{{{MAIN}}}"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 
 
-def _split(ref: str) -> tuple[int, int]:
-    """(row, column) of an A1 reference."""
-    m = re.fullmatch(r"([A-Z]{1,3})([0-9]{1,7})", ref)
-    if m is None:
-        raise Unhandled(f"cell reference {ref!r}")
-    return int(m.group(2)), column_index_from_string(m.group(1))
+_A1 = re.compile(r"([A-Z]{1,3})[0-9]{1,7}")
+_ROW, _C = f"{_M}row", f"{_M}c"
 
 
 class Grid:
@@ -36,17 +32,28 @@ class Grid:
             raise Unhandled("worksheet without sheetData")
         self.rows: dict[int, etree._Element] = {}
         self.cells: dict[tuple[int, int], etree._Element] = {}
-        r = 0
-        for row in self.data.iterchildren(f"{_M}row"):
-            r = int(row.get("r") or r + 1)
-            row.set("r", str(r))
+        r, cells = 0, self.cells
+        for row in self.data.iterchildren(_ROW):
+            given = row.get("r")
+            r = int(given or r + 1)
+            digits = str(r)
+            if given != digits:
+                row.set("r", digits)
             self.rows[r] = row
             col = 0
-            for c in row.iterchildren(f"{_M}c"):
+            for c in row.iterchildren(_C):
                 ref = c.get("r")
-                col = _split(ref)[1] if ref else col + 1
-                c.set("r", f"{get_column_letter(col)}{r}")
-                self.cells[(r, col)] = c
+                if ref:  # the column as written, the row as the row says
+                    if (m := _A1.fullmatch(ref)) is None:
+                        raise Unhandled(f"cell reference {ref!r}")
+                    letters = m.group(1)
+                    col = column_index_from_string(letters)
+                else:
+                    col += 1
+                    letters = get_column_letter(col)
+                if ref != letters + digits:
+                    c.set("r", letters + digits)
+                cells[(r, col)] = c
 
     def cell(self, r: int, col: int) -> etree._Element:
         """The cell at (r, col), created (with the default format) when it is not in the file."""

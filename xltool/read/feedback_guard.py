@@ -7,7 +7,8 @@ convert (a 5,000-digit number, a string index past the table, a style that does 
 element it maps to a class has an attribute or child that class does not know. The checks here are
 deliberately stricter than openpyxl: a file they do not pass goes the exact way.
 
-- cells and rows: every attribute, child and value checked in one pass with lxml;
+- cells and rows: every attribute, child and value, in bulk by one regex over the serialised
+  sheetData (`feedback_bulk`), element by element with lxml wherever the bulk check doubts;
 - other worksheet elements (views, columns, merges, formatting, validations, page set-up): given
   to openpyxl's own `WorkSheetParser`, one element at a time, memoised by content (files from the
   same template repeat them, so a collect checks each once);
@@ -26,6 +27,7 @@ from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils.cell import range_boundaries
 
 from ..base.internals import parse_worksheet
+from .feedback_bulk import as_written, plain_cells
 from .feedback_styles import MAIN, Unhandled
 
 _M = f"{{{MAIN}}}"
@@ -64,10 +66,24 @@ def _value_ok(t: str | None, v: str, strings: int) -> bool:
     return v in ("0", "1") if t == "b" else True
 
 
-def check_cells(root: etree._Element, strings: int, xfs: int, where: str) -> None:
-    """Every row and cell of a worksheet is one openpyxl converts without an error."""
+def check_cells(root: etree._Element, strings: int, xfs: int, where: str, part: bytes | None = None) -> None:
+    """Every row and cell of a worksheet is one openpyxl converts without an error: in bulk
+    (`feedback_bulk`: on the sheetData as `part` spells it where that is certainly the parsed one,
+    else, or if that spelling is not the plain one, as lxml serialises it), and element by element
+    where the bulk check doubts."""
     data = root.find(f"{_M}sheetData")
-    for row in () if data is None else data:
+    if data is None:
+        return
+    written = None if part is None else as_written(part)
+    if written is not None and plain_cells(written, strings, xfs):
+        return
+    if not plain_cells(etree.tostring(data, encoding="UTF-8", with_tail=False), strings, xfs):
+        _check_each(data, strings, xfs, where)
+
+
+def _check_each(data: etree._Element, strings: int, xfs: int, where: str) -> None:
+    """Row by row, cell by cell: what decides where the bulk check doubts (and names the culprit)."""
+    for row in data:
         if row.tag != _ROW_TAG:
             raise _refuse(where, f"<{row.tag}> in sheetData")
         for key, value in row.items():
@@ -91,6 +107,28 @@ def check_cells(root: etree._Element, strings: int, xfs: int, where: str) -> Non
                         raise _refuse(where, f"cell {ref} value")
                 elif tag != _IS_TAG or [x.tag for x in child] != [_T_TAG]:
                     raise _refuse(where, f"cell {ref} child")
+
+
+_STRING_PARTS = {"t", "r", "rPh", "phoneticPr"}
+_SI = f"{_M}si"
+_ODD_STRING = etree.XPath(  # a child of an <si> that is not an element named t, r, rPh or phoneticPr
+    "boolean(m:si/node()[not(self::text())][not(self::* and contains('|t|r|rPh|phoneticPr|', "
+    "concat('|', local-name(), '|')))])",
+    namespaces={"m": MAIN},
+)
+
+
+def check_strings(table: etree._Element, part: str) -> None:
+    """Every item of the shared string table is an `<si>` of parts openpyxl reads (in bulk: one
+    XPath query, and item by item only when it doubts)."""
+    if sum(1 for _ in table.iterchildren(_SI)) == len(table) and not _ODD_STRING(table):
+        return
+    if any(si.tag != _SI or any(_local(x) not in _STRING_PARTS for x in si) for si in table):
+        raise Unhandled(f"{part}: a string openpyxl may refuse")
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
 def check_elements(root: etree._Element, where: str) -> None:

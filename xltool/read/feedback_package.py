@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import posixpath
 import zipfile
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -84,9 +85,11 @@ class Rels:
 class Package:
     """The zip of a returned workbook, with the parts to change, add and drop."""
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, parts: Mapping[str, bytes | None] | None = None) -> None:
         self.data = data
         self.zip = zipfile.ZipFile(io.BytesIO(data))
+        # inflated once: by the safety gate (`Sniffed.parts`, the bytes `zipfile` reads) or here
+        self._inflated: dict[str, bytes] = {n: c for n, c in (parts or {}).items() if c is not None}
         self.names = set(self.zip.namelist())
         self.changed: dict[str, bytes] = {}
         self.dropped: set[str] = set()
@@ -101,11 +104,17 @@ class Package:
     def has(self, name: str) -> bool:
         return name in self.changed or (name in self.names and name not in self.dropped)
 
+    def read(self, name: str) -> bytes:
+        """The stored part `name` inflated (each part at most once)."""
+        if name not in self._inflated:
+            self._inflated[name] = self.zip.read(name)
+        return self._inflated[name]
+
     def parse(self, name: str) -> etree._Element:
         if name not in self.names:
             raise Unhandled(f"{name} is missing")
         try:
-            root = etree.fromstring(self.zip.read(name), PARSER)
+            root = etree.fromstring(self.read(name), PARSER)
             self.parsed.add(name)
             return root
         except etree.XMLSyntaxError as exc:
@@ -113,7 +122,7 @@ class Package:
 
     def rels(self, owner: str) -> Rels:
         name = posixpath.join(posixpath.dirname(owner), "_rels", posixpath.basename(owner) + ".rels")
-        return Rels(self, owner, self.zip.read(name) if name in self.names else None)
+        return Rels(self, owner, self.read(name) if name in self.names else None)
 
     def free_name(self, pattern: str) -> str:
         """The first `pattern.format(n)` (n = 1, 2, ...) that is no part of the package."""

@@ -23,19 +23,20 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from lxml import etree
-from openpyxl.comments.shape_writer import ShapeWriter
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from ..check.issues import Issue, sort_issues
 from .feedback_cells import Grid, merged, to_text
-from .feedback_guard import accepted_part, check_cells, check_elements
+from .feedback_guard import accepted_part, check_cells, check_elements, check_strings
 from .feedback_package import COMMENTS_TYPE, DOC_REL, PARSER, VML_TYPE, WORKSHEET_TYPE, Package, main_tag
 from .feedback_sheet import list_sheet
 from .feedback_styles import MAIN, Styles, Unhandled
 from .feedback_text import AUTHOR, LIVE, cell_ref, comment, neutralised, severity
+from .feedback_vml import comments_vml
 
 _M = f"{{{MAIN}}}"
 _RID = f"{{{DOC_REL}}}id"
@@ -45,7 +46,6 @@ _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 # worksheet children that come after <legacyDrawing> (ECMA-376 Part 1 §18.3.1.99 CT_Worksheet)
 _AFTER_LEGACY = {"legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls", "webPublishItems"}
 _AFTER_LEGACY |= {"tableParts", "extLst"}
-_STRING_PARTS = {"t", "r", "rPh", "phoneticPr"}
 _AFTER_NAMES = {"calcPr", "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes"}
 _AFTER_NAMES |= {"webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"}
 
@@ -57,18 +57,13 @@ class Sheet(NamedTuple):
     element: etree._Element
 
 
-class _Note(NamedTuple):  # what openpyxl's ShapeWriter needs of a comment
-    height: int
-    width: int
-
-
 def _local(el: etree._Element) -> str:
     return etree.QName(el).localname if isinstance(el.tag, str) else ""
 
 
 class Patcher:
-    def __init__(self, data: bytes, t: dict[str, Any]) -> None:
-        self.pkg, self.t = Package(data), t
+    def __init__(self, data: bytes, t: dict[str, Any], parts: Mapping[str, bytes | None] | None = None) -> None:
+        self.pkg, self.t = Package(data, parts), t
         self.book = self.pkg.parse("xl/workbook.xml")
         main_tag(self.book, "workbook", "xl/workbook.xml")
         self.book_rels = self.pkg.rels("xl/workbook.xml")
@@ -76,7 +71,7 @@ class Patcher:
         if len(styles) != 1:
             raise Unhandled("no single styles part")
         self.styles_part = styles[0][1]
-        self.styles = Styles(self.pkg.zip.read(self.styles_part), PARSER)
+        self.styles = Styles(self.pkg.read(self.styles_part), PARSER)
         targets = {rid: (kind, part) for rid, kind, part in self.book_rels.items()}
         self.sheets: list[Sheet] = []
         for el in self.book.iterfind(f"{_M}sheets/{_M}sheet"):
@@ -89,17 +84,16 @@ class Patcher:
     def guard(self) -> None:
         """Decline a file the openpyxl path would refuse as damaged (see `feedback_guard`)."""
         for kind, part in (("styles", self.styles_part), ("workbook", "xl/workbook.xml")):
-            if not accepted_part(kind, self.pkg.zip.read(part)):
+            if not accepted_part(kind, self.pkg.read(part)):
                 raise Unhandled(f"{part}: openpyxl may refuse it")
         strings = 0
         for _, part in self.book_rels.of_type("sharedStrings"):
             table = self.pkg.parse(part)
             strings = len(table)
-            if any(si.tag != f"{_M}si" or any(_local(x) not in _STRING_PARTS for x in si) for si in table):
-                raise Unhandled(f"{part}: a string openpyxl may refuse")
+            check_strings(table, part)
         for sheet in self.sheets:
             root = self.root(sheet)
-            check_cells(root, strings, len(self.styles.xfs), sheet.name)
+            check_cells(root, strings, len(self.styles.xfs), sheet.name, self.pkg.read(sheet.part))
             check_elements(root, sheet.name)
 
     def _drop_old_list(self, issues: list[Issue]) -> None:
@@ -119,8 +113,8 @@ class Patcher:
                 name.getparent().remove(name)
         self.sheets.pop()
 
-    def _comments(self, sheet: Sheet, root: etree._Element, notes: dict[str, tuple[str, int]]) -> None:
-        """Drop stale xltool comments (an earlier round) and write `notes` {coord: (text, height)}."""
+    def _comments(self, sheet: Sheet, root: etree._Element, notes: dict[tuple[int, int], tuple[str, int]]) -> None:
+        """Drop stale xltool comments (an earlier round) and write `notes` {(row, column): (text, height)}."""
         rels = self.pkg.rels(sheet.part)
         old_comments, old_vml = rels.of_type("comments"), rels.of_type("vmlDrawing")
         if old_comments or old_vml:
@@ -141,15 +135,15 @@ class Patcher:
             xml = etree.Element(f"{_M}comments", nsmap={None: MAIN})
             etree.SubElement(etree.SubElement(xml, f"{_M}authors"), f"{_M}author").text = AUTHOR
             listing = etree.SubElement(xml, f"{_M}commentList")
-            for coord, (text, _) in notes.items():
+            for (r, col), (text, _) in notes.items():
+                coord = f"{get_column_letter(col)}{r}"
                 body = etree.SubElement(etree.SubElement(listing, f"{_M}comment", ref=coord, authorId="0"), f"{_M}text")
                 t = etree.SubElement(body, f"{_M}t")
                 t.text, _ = text, t.set(_XML_SPACE, "preserve")
             comments_part = self.pkg.free_name("xl/comments/comment{}.xml")
             self.pkg.put(comments_part, etree.tostring(xml, xml_declaration=True, encoding="UTF-8"), COMMENTS_TYPE)
             vml_part = self.pkg.free_name("xl/drawings/commentsDrawing{}.vml")
-            shapes = ShapeWriter([(coord, _Note(height, 260)) for coord, (_, height) in notes.items()])
-            self.pkg.put(vml_part, shapes.write(None))
+            self.pkg.put(vml_part, comments_vml([(r, col, height) for (r, col), (_, height) in notes.items()], 260))
             self.pkg.default_type("vml", VML_TYPE)
             rels.add("comments", comments_part)
             legacy = etree.Element(f"{_M}legacyDrawing")
@@ -164,17 +158,18 @@ class Patcher:
     def _sheet(self, sheet: Sheet, marks: dict[tuple[int, int], tuple[str, str, int]]) -> None:
         """Fill and comment the marked cells, drop the formulas `_neutralise` drops, deselect the tab.
         A sheet none of that touches is copied as stored."""
-        raw = self.pkg.zip.read(sheet.part)
+        raw = self.pkg.read(sheet.part)
         rels = self.pkg.rels(sheet.part)
         drawn = rels.of_type("comments") or rels.of_type("vmlDrawing")
         if not (marks or drawn or _FORMULA.search(raw) or _SELECTED.search(raw)):
             return
         root = self.root(sheet)
         dropped: dict[etree._Element, str] = {}
-        for f in root.iter(f"{_M}f"):  # formulas reaching outside, or typed into an unlocked cell
-            c = f.getparent()
-            text = "=" + (f.text or "")  # what openpyxl reads as the cell's value
-            if c.tag == f"{_M}c" and (LIVE.search(text) or not self.styles.locked(int(c.get("s") or 0))):
+        # formulas reaching outside, or typed into an unlocked cell; the value is what openpyxl reads
+        formulas = [(f.getparent(), "=" + (f.text or "")) for f in root.iter(f"{_M}f")]
+        live = LIVE.search("\n".join(text for _, text in formulas)) is not None  # one search finds them all
+        for c, text in formulas:
+            if c.tag == f"{_M}c" and ((live and LIVE.search(text)) or not self.styles.locked(int(c.get("s") or 0))):
                 dropped[c] = text
         grid, marked = Grid(root) if marks else None, set()
         for key, (fill, _, _) in marks.items():
@@ -200,8 +195,7 @@ class Patcher:
             del view.attrib["tabSelected"]
         if not (marks or drawn or dropped or selected):
             return
-        notes = {f"{get_column_letter(col)}{r}": (text, height) for (r, col), (_, text, height) in marks.items()}
-        self._comments(sheet, root, notes)
+        self._comments(sheet, root, {key: (text, height) for key, (_, text, height) in marks.items()})
         self.pkg.put(sheet.part, etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
 
     def root(self, sheet: Sheet) -> etree._Element:
@@ -265,9 +259,17 @@ class Patcher:
         view.set("activeTab", str(index))
 
 
-def patch(data: bytes, issues: list[Issue], t: dict[str, Any], lang: str, title: str | None) -> bytes:
-    """The feedback workbook for `data` (a file that passed the safety gate), or `Unhandled`."""
-    p = Patcher(data, t)
+def patch(
+    data: bytes,
+    issues: list[Issue],
+    t: dict[str, Any],
+    lang: str,
+    title: str | None,
+    parts: Mapping[str, bytes | None] | None = None,
+) -> bytes:
+    """The feedback workbook for `data` (a file that passed the safety gate), or `Unhandled`;
+    `parts`: the gate's inflated parts (`Sniffed.parts`), so none is inflated twice."""
+    p = Patcher(data, t, parts)
     p.guard()
     ordered = sort_issues(issues, [s.name for s in p.sheets])
     p._drop_old_list(ordered)

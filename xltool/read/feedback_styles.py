@@ -67,11 +67,14 @@ class Styles:
             raise Unhandled("styles: no cellXfs, fills or fonts")
         self.xfs = self._xfs.findall(f"{_M}xf")
         self._added: dict[tuple[object, ...], int] = {}
+        self._locked: dict[int, bool] = {}
         self.changed = False
 
     def locked(self, s: int) -> bool:
-        protection = self.xf(s).find(f"{_M}protection")
-        return protection is None or protection.get("locked", "1") not in _FALSE
+        if s not in self._locked:  # asked for every formula cell: a few dozen formats
+            protection = self.xf(s).find(f"{_M}protection")
+            self._locked[s] = protection is None or protection.get("locked", "1") not in _FALSE
+        return self._locked[s]
 
     def xf(self, s: int) -> etree._Element:
         if not 0 <= s < len(self.xfs):
