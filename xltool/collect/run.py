@@ -127,18 +127,16 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     store.forget_sources()
     store.sync()  # history and current versions are on disk before the submissions name them
     stage.save(new_stems)
+    del new_stems  # a key and a stem per new organisation
     files = _files(run, stage)
     stage.close()
-    run.entries.clear()  # the rest is per file in packed rows: room for the status workbook's links
-    written = Packed(run.written)
-    run.written = []
+    run.entries = Packed()  # the rest is per file in packed rows
     status = build_status(db, str(store.root), model.name, year, dict(model.levels))
     write_file(run, Archive.status_path(year), lambda path: write_status_workbook(status, path))
     store.sync()
     skipped = [{"path": s.path, "reason": s.reason} for s in run.skipped]
-    written = Packed(itertools.chain(written, run.written))
     return CollectResult(
-        str(store.root), str(run.inbox), model.name, year, status, files, skipped, run.read, written, [], problems
+        str(store.root), str(run.inbox), model.name, year, status, files, skipped, run.read, run.written, [], problems
     )
 
 
