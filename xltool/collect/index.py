@@ -252,9 +252,10 @@ class Index:
             self.conn.executemany(_insert("roster", ROSTER_COLUMNS), [[r[c] for c in ROSTER_COLUMNS] for r in rows])
         return True
 
-    def stems(self, schema: str, year: int) -> dict[str, str]:
+    def stems(self, schema: str, year: int) -> Iterator[tuple[str, str]]:
+        """(org_key, stem) of the collection's organisations, streamed."""
         rows = self.conn.execute("SELECT org_key, stem FROM org_files WHERE schema=? AND year=?", (schema, year))
-        return {k: s for k, s in rows}
+        return ((k, s) for k, s in rows)
 
     # -- submissions
 

@@ -121,13 +121,12 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     received = (
         ({**rec, "source_path": store.source_for(rec["sha256"])}, fact) for rec, fact in stage.with_facts(run.strict)
     )
-    new_stems = reconcile(ctx, received, stage, db.stems(model.name, year), refs)
+    reconcile(ctx, received, stage, db.stems(model.name, year), refs)
     del ctx, received, refs, stored  # the roster's organisations: the overview reads them again
     problems = write_outputs(run, stage, model.name, year)
     store.forget_sources()
     store.sync()  # history and current versions are on disk before the submissions name them
-    stage.save(new_stems)
-    del new_stems  # a key and a stem per new organisation
+    stage.save()
     files = _files(run, stage)
     stage.close()
     run.entries = Packed()  # the rest is per file in packed rows
