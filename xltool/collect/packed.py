@@ -6,9 +6,10 @@ packed, a few dozen bytes. `Packed` is a read-only sequence: an item is decoded 
 (a new object each time; the last chunk read stays unpacked), so iterating costs one decompression
 per chunk. Items must survive a JSON round trip (str keys; str, int, float, None values).
 
-`append` adds items one by one (the last, unfilled chunk stays a plain list of encoded items):
-what a run gathers file by file (the names received, the files written) grows by a few dozen
-bytes a file instead of a few hundred.
+`append` adds items one by one (the last, unfilled chunk stays a list of encoded items, read
+through a JSON round trip like the others): what a run gathers file by file (the names received,
+the files written) grows by a few dozen bytes a file instead of a few hundred. Items are values: an
+item changed after it was appended is not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
 CHUNK = 256  # items per compressed chunk
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _same(x: Any) -> Any:
@@ -39,20 +41,20 @@ class Packed(Sequence[T], Generic[T]):
         self._len = 0
         self._encode, self._decode = encode, decode
         self._open: tuple[int, list[Any]] = (-1, [])
-        self._tail: list[str] = []  # the JSON of items not yet packed (fewer than CHUNK)
+        self._tail: list[Any] = []  # encoded items not yet packed (fewer than CHUNK)
         for item in items:
             self.append(item)
 
     def append(self, item: T) -> None:
-        self._tail.append(json.dumps(self._encode(item), separators=(",", ":")))
+        self._tail.append(self._encode(item))
         self._len += 1
         if len(self._tail) == CHUNK:
-            self._chunks.append(zlib.compress(f"[{','.join(self._tail)}]".encode()))
+            self._chunks.append(zlib.compress(_JSON(self._tail).encode("utf-8")))
             self._tail = []
 
     def _chunk(self, c: int) -> list[Any]:
-        if c == len(self._chunks):  # the tail: decoded afresh, as a chunk is
-            return [json.loads(item) for item in self._tail]
+        if c == len(self._chunks):  # the tail: a fresh copy, as a chunk's items are
+            return list(json.loads(_JSON(self._tail)))
         if self._open[0] != c:
             self._open = (c, json.loads(zlib.decompress(self._chunks[c])))
         return self._open[1]

@@ -22,7 +22,6 @@ States (one per distinct file; identical bytes under several names are one submi
 
 from __future__ import annotations
 
-import heapq
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -110,12 +109,8 @@ def assign_stems(stage: Stage, roster: list[OrgRef] | None, stems: Iterable[tupl
     organisation off the roster named by its oldest file); fixed once assigned (one that is not a
     plain file name was edited into the index: it is assigned again, never used as a path)."""
     stage.keep_stems((k, v) for k, v in stems if safe_stem(v))
-    listed = {o.key: o for o in roster or []}
-    ranked = heapq.merge(
-        sorted(((o.row or 1 << 30, k), o.name) for k, o in listed.items()),
-        (((1 << 30, k), name) for k, name in stage.org_names(set(listed))),
-    )
-    stage.assign_stems(((key, name) for (_rank, key), name in ranked), org_stem)
+    listed = {o.key: o for o in roster or []}  # a key twice on the roster: its last row
+    stage.assign_stems(((o.row or 1 << 30, k, o.name) for k, o in listed.items()), org_stem)
 
 
 def decide(ctx: Context, key: str | None, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ from .result import CollectResult
 from .stage import BATCH, Stage
 from .status import build_status
 from .status_workbook import write_status_workbook
+from .workers import TRANSIENT
 from .year import decide_year
 
 __all__ = ["CollectResult", "collect"]
@@ -97,7 +98,7 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     db.add_receipts(dict(zip(receipt, (model.name, year, *e, run.started), strict=True)) for e in run.entries)
     stage = Stage(db, model.name, year)
     stage.receive()
-    run.read_more(stage.contents())  # never read by this reader (e.g. --strict)
+    run.read_more(stage.contents(run.strict, run.reader, TRANSIENT))  # never read by this reader (e.g. --strict)
     run.done_reading()
     if orgs is not None:
         db.set_roster(model.name, year, _roster_rows(orgs, model.name, year))

@@ -8,8 +8,8 @@ copies the rows that changed into `submissions` in one transaction, as before.
 
 Tables: `received` (one row per distinct content, every name it came under counted), `classified`
 (each content's row before versions, plus its read kind), `stems` (each organisation's file stem,
-`new` when assigned by this run) and `taken` (the stems in use, lower-cased), `reconciled` (the
-final rows).
+`new` when assigned by this run), `taken` (the stems in use, lower-cased), `todo` (the
+organisations to give one) and `reconciled` (the final rows).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class Stage:
             DROP TABLE IF EXISTS temp.reconciled;
             DROP TABLE IF EXISTS temp.stems;
             DROP TABLE IF EXISTS temp.taken;
+            DROP TABLE IF EXISTS temp.todo;
             CREATE TEMP TABLE received(sha256 PRIMARY KEY, path, copies, size, mtime, arrived_at);
             CREATE INDEX temp.received_order ON received(arrived_at, mtime, path, sha256);
             CREATE TEMP TABLE classified({_COLS}, kind, PRIMARY KEY (sha256));
@@ -48,6 +49,7 @@ class Stage:
             CREATE TEMP TABLE stems(org_key PRIMARY KEY, stem, new);
             CREATE TEMP TABLE taken(low);
             CREATE INDEX temp.taken_low ON taken(low);
+            CREATE TEMP TABLE todo(rank, org_key, name);
             """
         )
         self.taken = _Taken(self.conn)
@@ -55,7 +57,7 @@ class Stage:
     def close(self) -> None:
         self.conn.executescript(
             "DROP TABLE temp.received; DROP TABLE temp.classified; DROP TABLE temp.reconciled;"
-            " DROP TABLE temp.stems; DROP TABLE temp.taken;"
+            " DROP TABLE temp.stems; DROP TABLE temp.taken; DROP TABLE temp.todo;"
         )
 
     def _rows(self, sql: str, args: Iterable[Any] = ()) -> Iterator[dict[str, Any]]:
@@ -83,9 +85,15 @@ class Stage:
         self.conn.commit()
         return int(self.conn.execute("SELECT COUNT(*) FROM temp.received").fetchone()[0])
 
-    def contents(self) -> Iterator[tuple[str, str]]:
-        """(first name, sha256) of every content, by sha256."""
-        for r in self._rows("SELECT path, sha256 FROM temp.received ORDER BY sha256"):
+    def contents(self, strict: bool, reader: str, retry: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """(first name, sha256) of every content with no read by `reader`, or whose read failed
+        with a code in `retry`, by sha256."""
+        codes = sorted(retry)
+        sql = f"""SELECT r.path AS path, r.sha256 AS sha256 FROM temp.received r
+            LEFT JOIN reads f ON f.sha256=r.sha256 AND f.schema=? AND f.strict=? AND f.reader IS ?
+            WHERE f.sha256 IS NULL OR (NOT COALESCE(f.ok, 0) AND COALESCE(f.error_code, '') IN ({", ".join("?" * len(codes))}))
+            ORDER BY r.sha256"""
+        for r in self._rows(sql, (self.schema, int(strict), reader, *codes)):
             yield r["path"], r["sha256"]
 
     def with_facts(self, strict: bool) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
@@ -104,17 +112,6 @@ class Stage:
         sql = f"INSERT INTO temp.classified({_COLS}, kind) VALUES ({', '.join('?' * (len(SUBMISSION_COLUMNS) + 1))})"
         self._batches(sql, ([*(r[c] for c in SUBMISSION_COLUMNS), r["kind"]] for r in rows))
 
-    def org_names(self, exclude: set[str]) -> Iterator[tuple[str, str]]:
-        """(org_key, the name its oldest file gave) of each organisation of the classified rows not
-        in `exclude`, by key."""
-        sql = f"""SELECT org_key, org_name FROM (
-            SELECT org_key, org_name, ROW_NUMBER() OVER (PARTITION BY org_key ORDER BY {_ORDER}) AS k
-            FROM temp.classified WHERE org_key IS NOT NULL)
-            WHERE k = 1 ORDER BY org_key"""
-        for r in self._rows(sql):
-            if r["org_key"] not in exclude:
-                yield r["org_key"], r["org_name"]
-
     # -- file stems
 
     def keep_stems(self, stems: Iterable[tuple[str, str]]) -> None:
@@ -123,17 +120,27 @@ class Stage:
         taken = ([r["stem"].lower()] for r in self._rows("SELECT stem FROM temp.stems"))
         self._batches("INSERT INTO temp.taken VALUES (?)", taken)
 
-    def assign_stems(self, orgs: Iterable[tuple[str, str]], stem_of: Callable[[str, str, Any], str]) -> None:
-        """Give each organisation (org_key, name) without a stem `stem_of(name, key, taken)`, in
-        order; committed a batch at a time."""
-        added = 0
-        for key, name in orgs:
-            if self.conn.execute("SELECT 1 FROM temp.stems WHERE org_key=?", (key,)).fetchone() is None:
-                self.conn.execute("INSERT INTO temp.stems VALUES (?, ?, 1)", (key, stem_of(name, key, self.taken)))
-                added += 1
-                if added % BATCH == 0:
-                    self.conn.commit()
-        self.conn.commit()
+    def assign_stems(self, listed: Iterable[tuple[int, str, str]], stem_of: Callable[[str, str, Any], str]) -> None:
+        """Give each organisation without a stem `stem_of(name, key, taken)`, by rank then key: those
+        `listed` (rank, org_key, name), then the others of the classified rows (rank 1 << 30), each
+        named by its oldest file. New stems are written a batch at a time."""
+        first = f"""SELECT org_key, org_name FROM (
+            SELECT org_key, org_name, ROW_NUMBER() OVER (PARTITION BY org_key ORDER BY {_ORDER}) AS k
+            FROM temp.classified WHERE org_key IS NOT NULL) WHERE k = 1"""
+        with self.conn:
+            self.conn.execute("DELETE FROM temp.todo")
+            self.conn.executemany("INSERT INTO temp.todo VALUES (?, ?, ?)", listed)
+            self.conn.execute(
+                f"INSERT INTO temp.todo SELECT {1 << 30}, org_key, org_name FROM ({first})"
+                " WHERE org_key NOT IN (SELECT org_key FROM temp.todo)"
+            )
+            self.conn.execute("DELETE FROM temp.todo WHERE org_key IN (SELECT org_key FROM temp.stems)")
+        todo = (
+            (r["org_key"], r["name"]) for r in self._rows("SELECT org_key, name FROM temp.todo ORDER BY rank, org_key")
+        )
+        new = ([key, stem_of(name, key, self.taken)] for key, name in todo)
+        self._batches("INSERT INTO temp.stems VALUES (?, ?, 1)", new)
+        self.taken.flush()
 
     def by_org(self) -> Iterator[tuple[str | None, list[dict[str, Any]]]]:
         """(org_key, its rows oldest first) for each organisation; (None, [row]) for each row of no
@@ -227,13 +234,23 @@ class Stage:
 
 
 class _Taken:
-    """The stems in use, lower-cased, as `org_stem` asks of a set: in the stage, not in memory."""
+    """The stems in use, lower-cased, as `org_stem` asks of a set: in the stage, the latest few
+    (fewer than `BATCH`) in memory until written."""
 
     def __init__(self, conn: Any) -> None:
-        self.conn = conn
+        self.conn, self.pending = conn, set[str]()
 
     def __contains__(self, low: object) -> bool:
+        if low in self.pending:
+            return True
         return self.conn.execute("SELECT 1 FROM temp.taken WHERE low=? LIMIT 1", (low,)).fetchone() is not None
 
-    def add(self, low: str) -> None:  # committed with the stem (`Stage.assign_stems`)
-        self.conn.execute("INSERT INTO temp.taken VALUES (?)", (low,))
+    def add(self, low: str) -> None:
+        self.pending.add(low)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.conn:
+            self.conn.executemany("INSERT INTO temp.taken VALUES (?)", [(low,) for low in self.pending])
+        self.pending = set()
