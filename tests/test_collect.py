@@ -883,3 +883,75 @@ def test_a_hang_that_ignores_the_alarm_is_killed(tmp_path: Path, monkeypatch: py
         "西城.xlsx": ("accepted", None),
         "南山.xlsx": ("accepted", None),
     }
+
+
+def test_a_transient_failure_is_read_once_a_run_under_every_name(tmp_path: Path) -> None:
+    """Reading state comes from the index, one content at a time: a content that crashed its worker
+    is not read again for its other names in the same run (in flight, or failed this run), only by
+    the next run."""
+    inbox = _small_inbox(tmp_path, {"crash-城关镇.xlsx": 0, "西城.xlsx": 2})
+    for copy in ("副本/crash-城关镇.xlsx", "副本2/crash-城关镇.xlsx"):
+        _put(inbox, copy, (inbox / "crash-城关镇.xlsx").read_bytes(), 5)
+    _put(inbox, "西城-副本.xlsx", (inbox / "西城.xlsx").read_bytes(), 6)
+    archive = tmp_path / "archive"
+    events: list[Any] = []
+    result = collect(inbox, archive, year=2023, jobs=2, read_fn=crashing_read, on_event=events.append)
+    assert result.read == 2 and [e.total for e in events if e.kind == "file"] == [2, 2]
+    assert {f["path"]: (f["state"], f["error_code"], f["copy_of"]) for f in result.files} == {
+        "crash-城关镇.xlsx": ("rejected", "WORKER_CRASHED", None),
+        "副本/crash-城关镇.xlsx": ("rejected", "WORKER_CRASHED", "crash-城关镇.xlsx"),
+        "副本2/crash-城关镇.xlsx": ("rejected", "WORKER_CRASHED", "crash-城关镇.xlsx"),
+        "西城.xlsx": ("accepted", None, "西城-副本.xlsx"),  # the first name, by path
+        "西城-副本.xlsx": ("accepted", None, None),
+    }
+    again = collect(inbox, archive, year=2023, jobs=2, read_fn=crashing_read)  # crashes again: read once more
+    assert again.read == 1 and {f["error_code"] for f in again.files} == {"WORKER_CRASHED", None}
+    rerun = collect(inbox, archive, year=2023, jobs=2)
+    assert rerun.read == 1 and {f["state"] for f in rerun.files} == {"accepted"}
+    assert collect(inbox, archive, year=2023, jobs=2).read == 0
+
+
+def test_file_stems_without_a_roster_collide_rename_and_stay(tmp_path: Path) -> None:
+    """Stems (kept in the stage's tables): off a roster by key, each organisation named by its oldest
+    file; a lower-case collision gets a hash; stems stay across runs, one edited into something
+    unsafe is assigned again."""
+    slash, under = ORGS[-2], ORGS[-1]  # 县城市管理/综合执法局, 县城市管理_综合执法局: the same stem
+    renamed = ("示例县城市管理和执法局", slash[1], slash[2])  # the same organisation (code), a newer name
+    inbox = tmp_path / "inbox"
+    _put(inbox, "a.xlsx", workbook(renamed, values(renamed, 1)), 5)
+    _put(inbox, "b.xlsx", workbook(slash, values(slash, 2)), 1)  # older: names the organisation
+    _put(inbox, "c.xlsx", workbook(under, values(under, 3)), 2)
+    _put(inbox, "d.xlsx", workbook(ORGS[0], values(ORGS[0], 4)), 3)
+    archive = tmp_path / "archive"
+    first = collect(inbox, archive, year=2023, jobs=2)
+    stems = {r["org_key"]: r["stem"] for r in rows(archive, "org_files")}
+    assert stems == {
+        ORGS[0][1]: "示例县城关镇人民政府",
+        slash[1]: "示例县城市管理_综合执法局",
+        under[1]: "示例县城市管理_综合执法局-" + sha(under[1].encode())[:8],
+    }
+    assert {f["path"]: (f["state"], f["org_name"]) for f in first.files} == {
+        "a.xlsx": ("accepted", renamed[0]),
+        "b.xlsx": ("superseded", slash[0]),
+        "c.xlsx": ("accepted", under[0]),
+        "d.xlsx": ("accepted", ORGS[0][0]),
+    }
+    conn = sqlite3.connect(archive / "index.sqlite")
+    with conn:
+        conn.execute("UPDATE org_files SET stem='../示例县城关镇人民政府' WHERE org_key=?", (ORGS[0][1],))
+    conn.close()
+    _put(inbox, "e.xlsx", workbook(ORGS[1], values(ORGS[1], 5)), 4)
+    second = collect(inbox, archive, year=2023, jobs=2)
+    assert {r["org_key"]: r["stem"] for r in rows(archive, "org_files")} == {
+        **stems,
+        ORGS[0][1]: "示例县城关镇人民政府",  # assigned again (nobody else holds it)
+        ORGS[1][1]: ORGS[1][0],
+    }
+    assert {r["path_in_inbox"]: r["archive_path"] for r in rows(archive, "submissions")} == {
+        "a.xlsx": f"{COLLECTION}/示例县城市管理_综合执法局.json",
+        "b.xlsx": f"{COLLECTION}/history/示例县城市管理_综合执法局/1-{sha((inbox / 'b.xlsx').read_bytes())[:8]}.json",
+        "c.xlsx": f"{COLLECTION}/{stems[under[1]]}.json",
+        "d.xlsx": f"{COLLECTION}/示例县城关镇人民政府.json",
+        "e.xlsx": f"{COLLECTION}/{ORGS[1][0]}.json",
+    }
+    assert second.exit_code == 0 and second.read == 1

@@ -214,3 +214,22 @@ def test_a_discarded_workbook_closes_its_row_and_link_files() -> None:
     assert spill is not None and rows is not None and not spill.closed and not rows.closed
     discard_workbook(workbook)
     assert spill.closed and rows.closed
+
+
+def test_compact_links_relationships_are_kept_in_a_temporary_file() -> None:
+    """What the packager writes to a sheet's .rels part, one relationship per external link, is not listed in memory."""
+    workbook = compact_links_workbook(io.BytesIO(), {"constant_memory": True})
+    ws = workbook.add_worksheet("A")
+    for row in range(3):
+        ws.write_url(row, 0, f"external:第{row}%23.xlsx", None, "看")
+    ws.write_url(3, 0, "internal:'A'!A1")  # no relationship
+    ws.fh = io.StringIO()
+    ws._write_hyperlinks()  # as the sheet is assembled
+    rels = ws.external_hyper_links
+    assert not isinstance(rels, list) and len(rels) == 3 and rels.file is not None
+    expected = [["/hyperlink", f"第{row}%23.xlsx", "External"] for row in range(3)]
+    assert list(rels) == expected and list(rels) == expected  # read back as often as asked
+    assert rels + [["/drawing", "d.xml"]] == [*expected, ["/drawing", "d.xml"]]
+    spill = rels.file
+    discard_workbook(workbook)
+    assert spill.closed

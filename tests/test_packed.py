@@ -38,3 +38,14 @@ def test_organisation_rows_are_objects_again_and_fresh_each_read() -> None:
     assert list(packed) == orgs
     packed[0].n = 99  # a copy: the packed row does not change
     assert packed[0].n == 1
+
+
+def test_items_appended_one_by_one_read_as_when_packed_at_once() -> None:
+    rows = [[f"收件/第{i}号\udcff.xlsx", f"{i:064x}", i * 7, 1_706_000_000.5 + i, "file"] for i in range(CHUNK + 3)]
+    packed: Packed[list[object]] = Packed()
+    for n, row in enumerate(rows, 1):
+        packed.append(row)
+        assert len(packed) == n and packed[-1] == row and list(packed) == rows[:n]
+    assert packed == Packed(rows) == rows and packed[CHUNK - 1 : CHUNK + 1] == rows[CHUNK - 1 : CHUNK + 1]
+    packed[-1][0] = "changed"  # the unpacked tail is decoded afresh too
+    assert packed[-1] == rows[-1]

@@ -176,13 +176,13 @@ class Index:
 
     # -- reads
 
-    def read_state(self, schema: str, strict: bool, reader: str) -> dict[str, str | None]:
-        """sha256 -> error code ("" when read) of every read with this reader: what not to read again."""
-        rows = self.conn.execute(
-            "SELECT sha256, ok, error_code FROM reads WHERE schema=? AND strict=? AND reader IS ?",
-            (schema, int(strict), reader),
-        )
-        return {sha: ("" if ok else (code or "")) for sha, ok, code in rows}
+    def read_code(self, sha256: str, schema: str, strict: bool, reader: str) -> str | None:
+        """The error code ("" when read) of `sha256`'s read by `reader`, None when it has none."""
+        row = self.conn.execute(
+            "SELECT ok, error_code FROM reads WHERE sha256=? AND schema=? AND strict=? AND reader IS ?",
+            (sha256, schema, int(strict), reader),
+        ).fetchone()
+        return None if row is None else ("" if row[0] else (row[1] or ""))
 
     def read_facts(self, schema: str, strict: bool, shas: Iterable[str] | None = None) -> dict[str, dict[str, Any]]:
         """Reads of this schema (of `shas` only, when given), without the report text."""
@@ -252,9 +252,10 @@ class Index:
             self.conn.executemany(_insert("roster", ROSTER_COLUMNS), [[r[c] for c in ROSTER_COLUMNS] for r in rows])
         return True
 
-    def stems(self, schema: str, year: int) -> dict[str, str]:
+    def stems(self, schema: str, year: int) -> Iterator[tuple[str, str]]:
+        """(org_key, stem) of the collection's organisations, streamed."""
         rows = self.conn.execute("SELECT org_key, stem FROM org_files WHERE schema=? AND year=?", (schema, year))
-        return {k: s for k, s in rows}
+        return ((k, s) for k, s in rows)
 
     # -- submissions
 

@@ -2,8 +2,10 @@
 
 The walk stores each file in `sources/` and hands it to the worker processes as soon as it is
 found, so reading starts with the first file, not after the whole inbox is scanned. Each result is
-committed to the index as it arrives and not kept: during the intake the parent holds one small
-`Seen` per received name and one error code per content, never a file's bytes or read result.
+committed to the index as it arrives and not kept: during the intake the parent holds the
+received names packed (`Packed`: a few dozen bytes a name) and the contents in flight, never a
+file's bytes or read result. Whether a content needs reading is asked of the index, one content at
+a time, not held for the whole collection.
 
 A content is read again only when its last read failed transiently (worker crash, timeout) or was
 made by another reader (xltool version or schema digest): a cached verdict never outlives the
@@ -23,6 +25,7 @@ from ..spec.model import Model
 from .archive import Archive
 from .inbox import Entry, Skipped, walk
 from .index import READ_COLUMNS, Index
+from .packed import Packed
 from .progress import Event
 from .tasks import read_task
 from .workers import TRANSIENT, run_tasks
@@ -62,19 +65,23 @@ class Intake:
         self.jobs, self.timeout, self.read_fn = jobs, timeout, read_fn or read_task
         self.started = utc_now_precise()
         self.reader = reader_of(model)
-        self.known = db.read_state(model.name, strict, self.reader)  # sha256 -> "" read, or its error code
-        self.entries: list[Seen] = []
+        self.entries: Packed[Seen] = Packed(decode=lambda v: Seen(*v))
         self.skipped: list[Skipped] = []
-        self.written: list[str] = []
+        self.written: Packed[str] = Packed()
         self.read = 0
-        self._queued: set[str] = set()
+        self._queued = 0  # contents handed to the workers this run
+        self._inflight: set[str] = set()  # handed to the workers, result not in yet
+        self._failed: set[str] = set()  # read this run, transiently failed: not again until the next run
 
     def _key(self, sha: str) -> dict[str, Any]:
         return {"sha256": sha, "schema": self.model.name, "strict": int(self.strict), "reader": self.reader}
 
     def needs_read(self, sha: str) -> bool:
-        code = self.known.get(sha)
-        return (code is None or code in TRANSIENT) and sha not in self._queued
+        """Never read by this reader, or its last read failed transiently in an earlier run."""
+        if sha in self._inflight or sha in self._failed:
+            return False
+        code = self.db.read_code(sha, self.model.name, self.strict, self.reader)
+        return code is None or code in TRANSIENT
 
     def _task(self, e: Entry | Seen, verdict: Any = None) -> dict[str, Any] | None:
         """The read task of a received name, or None: known already, an attachment, or a verdict
@@ -95,7 +102,8 @@ class Intake:
                 }
             )
             return None
-        self._queued.add(e.sha256)
+        self._queued += 1
+        self._inflight.add(e.sha256)
         name = e.path.rsplit("/", 1)[-1]
         return {
             "sha256": e.sha256,
@@ -107,6 +115,7 @@ class Intake:
         }
 
     def _walk(self) -> Iterator[dict[str, Any]]:
+        files = 0
         for item in walk(self.inbox, exclude=(self.store.root,)):
             if isinstance(item, Skipped):
                 self.skipped.append(item)
@@ -117,10 +126,11 @@ class Intake:
                 if new:
                     self.written.append(rel)
             self.entries.append(Seen(item.path, item.sha256, item.size, item.mtime, item.role))
+            files += item.role != "attachment"  # a zip is not a file
             task = self._task(item, item.verdict)
             if task is not None:
                 yield task
-        self.emit(Event("scan", total=sum(1 for e in self.entries if e.role != "attachment")))  # a zip is not a file
+        self.emit(Event("scan", total=files))
 
     def take_in(self) -> None:
         """Walk the inbox and read what is new, at the same time."""
@@ -135,9 +145,8 @@ class Intake:
             self._read(tasks)
 
     def done_reading(self) -> None:
-        """Drop the read states (a hash and a verdict per content): only reading needs them, and
-        the rest of a run streams from the index."""
-        self.known, self._queued = {}, set()
+        """Drop what reading remembers of this run (contents whose read failed transiently)."""
+        self._failed = set()
 
     def _read(self, tasks: Iterable[dict[str, Any]]) -> None:
         def done(task: dict[str, Any], result: dict[str, Any]) -> None:
@@ -146,13 +155,16 @@ class Intake:
             if "details" in row:
                 row["details_json"] = json.dumps(row.pop("details"), ensure_ascii=False, default=str)
             self._put(row)
+            self._inflight.discard(task["sha256"])
+            if not row.get("ok") and (row.get("error_code") or "") in TRANSIENT:
+                self._failed.add(task["sha256"])
             self.read += 1
             self.emit(
                 Event(
                     "file",
                     path=task["shown"],
                     done=self.read,
-                    total=len(self._queued),
+                    total=self._queued,
                     code=row.get("error_code") or "",
                     errors=row["errors"],
                     warnings=row["warnings"],
@@ -163,4 +175,3 @@ class Intake:
 
     def _put(self, row: dict[str, Any]) -> None:
         self.db.put_read({c: row.get(c) for c in READ_COLUMNS})
-        self.known[row["sha256"]] = "" if row.get("ok") else (row.get("error_code") or "")

@@ -5,6 +5,11 @@ each). As dicts of strings they cost 1-3 KiB each in the parent for as long as t
 packed, a few dozen bytes. `Packed` is a read-only sequence: an item is decoded when it is read
 (a new object each time; the last chunk read stays unpacked), so iterating costs one decompression
 per chunk. Items must survive a JSON round trip (str keys; str, int, float, None values).
+
+`append` adds items one by one (the last, unfilled chunk stays a list of encoded items, read
+through a JSON round trip like the others): what a run gathers file by file (the names received,
+the files written) grows by a few dozen bytes a file instead of a few hundred. Items are values: an
+item changed after it was appended is not.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Generic, TypeVar, overload
 
 T = TypeVar("T")
 CHUNK = 256  # items per compressed chunk
+_JSON = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def _same(x: Any) -> Any:
@@ -33,23 +39,22 @@ class Packed(Sequence[T], Generic[T]):
     ) -> None:
         self._chunks: list[bytes] = []
         self._len = 0
-        self._decode = decode
+        self._encode, self._decode = encode, decode
         self._open: tuple[int, list[Any]] = (-1, [])
-        batch: list[Any] = []
+        self._tail: list[Any] = []  # encoded items not yet packed (fewer than CHUNK)
         for item in items:
-            batch.append(encode(item))
-            self._len += 1
-            if len(batch) == CHUNK:
-                self._chunks.append(self._pack(batch))
-                batch = []
-        if batch:
-            self._chunks.append(self._pack(batch))
+            self.append(item)
 
-    @staticmethod
-    def _pack(batch: list[Any]) -> bytes:
-        return zlib.compress(json.dumps(batch, separators=(",", ":")).encode("utf-8"))
+    def append(self, item: T) -> None:
+        self._tail.append(self._encode(item))
+        self._len += 1
+        if len(self._tail) == CHUNK:
+            self._chunks.append(zlib.compress(_JSON(self._tail).encode("utf-8")))
+            self._tail = []
 
     def _chunk(self, c: int) -> list[Any]:
+        if c == len(self._chunks):  # the tail: a fresh copy, as a chunk's items are
+            return list(json.loads(_JSON(self._tail)))
         if self._open[0] != c:
             self._open = (c, json.loads(zlib.decompress(self._chunks[c])))
         return self._open[1]
@@ -71,7 +76,7 @@ class Packed(Sequence[T], Generic[T]):
         return self._decode(self._chunk(i // CHUNK)[i % CHUNK])
 
     def __iter__(self) -> Iterator[T]:
-        for c in range(len(self._chunks)):
+        for c in range(len(self._chunks) + 1):  # the tail last
             for value in self._chunk(c):
                 yield self._decode(value)
 

@@ -6,7 +6,7 @@ holds one organisation's rows at a time, not the collection's. Every submission 
 collection (schema, year) is recomputed each run, so a rerun after an interruption, a roster change
 or a newly archived previous year reaches the same rows a clean run would, and the index only
 changes when the outcome does. Only the file stems (roster order first) look at every organisation
-at once, through their keys.
+at once: streamed from the stage and kept there.
 
 States (one per distinct file; identical bytes under several names are one submission):
   accepted     read without errors, for a known organisation and this year; its current version
@@ -23,7 +23,7 @@ States (one per distinct file; identical bytes under several names are one submi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from ..check.issues import Issue, count, sort_issues
@@ -93,52 +93,36 @@ def reconcile(
     ctx: Context,
     received: Iterable[tuple[dict[str, Any], dict[str, Any]]],
     stage: Stage,
-    stems: dict[str, str],
+    stems: Iterable[tuple[str, str]],
     roster: list[OrgRef] | None,
-) -> dict[str, str]:
+) -> None:
     """Reconcile the collection through `stage`: `received` (each content with its read, oldest
-    first) is classified into the stage, file stems are given, then each organisation's rows are
-    decided and staged as final. Returns the file stems newly assigned."""
-    orgs: dict[str, OrgRef] = {o.key: o for o in roster or []}
-
-    def classified() -> Iterator[dict[str, Any]]:
-        for rec, fact in received:
-            row, org = submission_row(ctx, rec, fact)
-            if org is not None:
-                orgs.setdefault(org.key, org)  # the first file of an organisation off the roster names it
-            yield row
-
-    stage.classified(classified())
-    stem, new_stems = assign_stems(orgs, stems)
-    stage.reconciled(row for key, rows in stage.by_org() for row in decide(ctx, key, rows, stem))
-    return new_stems
+    first) is classified into the stage, file stems are given (`stems`: those of earlier runs, as
+    (org_key, stem)), then each organisation's rows are decided and staged as final."""
+    stage.classified(submission_row(ctx, rec, fact)[0] for rec, fact in received)
+    assign_stems(stage, roster, stems)
+    stage.reconciled(row for key, rows in stage.by_org() for row in decide(ctx, key, rows))
 
 
-def assign_stems(orgs: dict[str, OrgRef], stems: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-    """Every organisation's file stem, and those newly assigned: roster order first, then others by
-    key; fixed once assigned (one that is not a plain file name was edited into the index: it is
-    assigned again, never used as a path)."""
-    stems = {k: v for k, v in stems.items() if safe_stem(v)}
-    new_stems: dict[str, str] = {}
-    taken = {s.lower() for s in stems.values()}
-    for key, org in sorted(orgs.items(), key=lambda kv: (kv[1].row or 1 << 30, kv[0])):
-        if key not in stems:
-            new_stems[key] = org_stem(org.name, key, taken)
-    return {**stems, **new_stems}, new_stems
+def assign_stems(stage: Stage, roster: list[OrgRef] | None, stems: Iterable[tuple[str, str]]) -> None:
+    """Every organisation's file stem, in the stage: roster order first, then others by key (an
+    organisation off the roster named by its oldest file); fixed once assigned (one that is not a
+    plain file name was edited into the index: it is assigned again, never used as a path)."""
+    stage.keep_stems((k, v) for k, v in stems if safe_stem(v))
+    listed = {o.key: o for o in roster or []}  # a key twice on the roster: its last row
+    stage.assign_stems(((o.row or 1 << 30, k, o.name) for k, o in listed.items()), org_stem)
 
 
-def decide(ctx: Context, key: str | None, rows: list[dict[str, Any]], stem: dict[str, str]) -> list[dict[str, Any]]:
+def decide(ctx: Context, key: str | None, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A pure function of one organisation's rows (oldest first; `key` None: one row of no
     organisation): versions, current, duplicates, archive paths and the feedback to send. Each row
-    carries `old_key` and `old_version` (its last run) and `used` (the organisation's highest
-    version ever given), so versions stay stable across runs."""
+    carries `old_key` and `old_version` (its last run), `used` (the organisation's highest version
+    ever given) and `stem` (its file stem), so versions and paths stay stable across runs."""
     if key is not None:
-        _versions(ctx, key, [r for r in rows if r["state"] == "accepted"], rows[0]["used"] or 0, stem[key])
+        _versions(ctx, key, [r for r in rows if r["state"] == "accepted"], rows[0]["used"] or 0, rows[0]["stem"])
     for row in rows:
         if row["state"] in FEEDBACK_STATES and row["kind"] in ("xlsx", "xlsm"):
-            name = stem.get(row["org_key"] or "") or org_stem(
-                row["org_name"] or row["file_name"].rsplit(".", 1)[0], row["sha256"], set()
-            )
+            name = row["stem"] or org_stem(row["org_name"] or row["file_name"].rsplit(".", 1)[0], row["sha256"], set())
             row["feedback_path"] = Archive.feedback_path(ctx.year, name, row["sha256"])
     if key is not None:
         _feedback_to_send(rows)

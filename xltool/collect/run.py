@@ -45,6 +45,7 @@ from .result import CollectResult
 from .stage import BATCH, Stage
 from .status import build_status
 from .status_workbook import write_status_workbook
+from .workers import TRANSIENT
 from .year import decide_year
 
 __all__ = ["CollectResult", "collect"]
@@ -97,7 +98,7 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     db.add_receipts(dict(zip(receipt, (model.name, year, *e, run.started), strict=True)) for e in run.entries)
     stage = Stage(db, model.name, year)
     stage.receive()
-    run.read_more(stage.contents())  # never read by this reader (e.g. --strict)
+    run.read_more(stage.contents(run.strict, run.reader, TRANSIENT))  # never read by this reader (e.g. --strict)
     run.done_reading()
     if orgs is not None:
         db.set_roster(model.name, year, _roster_rows(orgs, model.name, year))
@@ -121,24 +122,21 @@ def _collect(run: Intake, orgs: list[Any] | None, year: int | None) -> CollectRe
     received = (
         ({**rec, "source_path": store.source_for(rec["sha256"])}, fact) for rec, fact in stage.with_facts(run.strict)
     )
-    new_stems = reconcile(ctx, received, stage, db.stems(model.name, year), refs)
+    reconcile(ctx, received, stage, db.stems(model.name, year), refs)
     del ctx, received, refs, stored  # the roster's organisations: the overview reads them again
     problems = write_outputs(run, stage, model.name, year)
     store.forget_sources()
     store.sync()  # history and current versions are on disk before the submissions name them
-    stage.save(new_stems)
+    stage.save()
     files = _files(run, stage)
     stage.close()
-    run.entries.clear()  # the rest is per file in packed rows: room for the status workbook's links
-    written = Packed(run.written)
-    run.written = []
+    run.entries = Packed()  # the rest is per file in packed rows
     status = build_status(db, str(store.root), model.name, year, dict(model.levels))
     write_file(run, Archive.status_path(year), lambda path: write_status_workbook(status, path))
     store.sync()
     skipped = [{"path": s.path, "reason": s.reason} for s in run.skipped]
-    written = Packed(itertools.chain(written, run.written))
     return CollectResult(
-        str(store.root), str(run.inbox), model.name, year, status, files, skipped, run.read, written, [], problems
+        str(store.root), str(run.inbox), model.name, year, status, files, skipped, run.read, run.written, [], problems
     )
 
 

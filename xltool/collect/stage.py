@@ -7,12 +7,14 @@ publish in the order they are written. Nothing here is committed to the archive'
 copies the rows that changed into `submissions` in one transaction, as before.
 
 Tables: `received` (one row per distinct content, every name it came under counted), `classified`
-(each content's row before versions, plus its read kind), `reconciled` (the final rows).
+(each content's row before versions, plus its read kind), `stems` (each organisation's file stem,
+`new` when assigned by this run), `taken` (the stems in use, lower-cased), `todo` (the
+organisations to give one) and `reconciled` (the final rows).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .index import READ_COLUMNS, SUBMISSION_COLUMNS, Index
@@ -36,16 +38,27 @@ class Stage:
             DROP TABLE IF EXISTS temp.received;
             DROP TABLE IF EXISTS temp.classified;
             DROP TABLE IF EXISTS temp.reconciled;
+            DROP TABLE IF EXISTS temp.stems;
+            DROP TABLE IF EXISTS temp.taken;
+            DROP TABLE IF EXISTS temp.todo;
             CREATE TEMP TABLE received(sha256 PRIMARY KEY, path, copies, size, mtime, arrived_at);
             CREATE INDEX temp.received_order ON received(arrived_at, mtime, path, sha256);
             CREATE TEMP TABLE classified({_COLS}, kind, PRIMARY KEY (sha256));
             CREATE INDEX temp.classified_org ON classified(org_key, {_ORDER});
             CREATE TEMP TABLE reconciled({_COLS}, PRIMARY KEY (sha256));
+            CREATE TEMP TABLE stems(org_key PRIMARY KEY, stem, new);
+            CREATE TEMP TABLE taken(low);
+            CREATE INDEX temp.taken_low ON taken(low);
+            CREATE TEMP TABLE todo(rank, org_key, name);
             """
         )
+        self.taken = _Taken(self.conn)
 
     def close(self) -> None:
-        self.conn.executescript("DROP TABLE temp.received; DROP TABLE temp.classified; DROP TABLE temp.reconciled;")
+        self.conn.executescript(
+            "DROP TABLE temp.received; DROP TABLE temp.classified; DROP TABLE temp.reconciled;"
+            " DROP TABLE temp.stems; DROP TABLE temp.taken; DROP TABLE temp.todo;"
+        )
 
     def _rows(self, sql: str, args: Iterable[Any] = ()) -> Iterator[dict[str, Any]]:
         cur = self.conn.execute(sql, tuple(args))
@@ -72,9 +85,15 @@ class Stage:
         self.conn.commit()
         return int(self.conn.execute("SELECT COUNT(*) FROM temp.received").fetchone()[0])
 
-    def contents(self) -> Iterator[tuple[str, str]]:
-        """(first name, sha256) of every content, by sha256."""
-        for r in self._rows("SELECT path, sha256 FROM temp.received ORDER BY sha256"):
+    def contents(self, strict: bool, reader: str, retry: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """(first name, sha256) of every content with no read by `reader`, or whose read failed
+        with a code in `retry`, by sha256."""
+        codes = sorted(retry)
+        sql = f"""SELECT r.path AS path, r.sha256 AS sha256 FROM temp.received r
+            LEFT JOIN reads f ON f.sha256=r.sha256 AND f.schema=? AND f.strict=? AND f.reader IS ?
+            WHERE f.sha256 IS NULL OR (NOT COALESCE(f.ok, 0) AND COALESCE(f.error_code, '') IN ({", ".join("?" * len(codes))}))
+            ORDER BY r.sha256"""
+        for r in self._rows(sql, (self.schema, int(strict), reader, *codes)):
             yield r["path"], r["sha256"]
 
     def with_facts(self, strict: bool) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
@@ -93,14 +112,46 @@ class Stage:
         sql = f"INSERT INTO temp.classified({_COLS}, kind) VALUES ({', '.join('?' * (len(SUBMISSION_COLUMNS) + 1))})"
         self._batches(sql, ([*(r[c] for c in SUBMISSION_COLUMNS), r["kind"]] for r in rows))
 
+    # -- file stems
+
+    def keep_stems(self, stems: Iterable[tuple[str, str]]) -> None:
+        """The stems assigned by earlier runs (org_key, stem): kept, and taken."""
+        self._batches("INSERT OR REPLACE INTO temp.stems VALUES (?, ?, 0)", ([k, v] for k, v in stems))
+        taken = ([r["stem"].lower()] for r in self._rows("SELECT stem FROM temp.stems"))
+        self._batches("INSERT INTO temp.taken VALUES (?)", taken)
+
+    def assign_stems(self, listed: Iterable[tuple[int, str, str]], stem_of: Callable[[str, str, Any], str]) -> None:
+        """Give each organisation without a stem `stem_of(name, key, taken)`, by rank then key: those
+        `listed` (rank, org_key, name), then the others of the classified rows (rank 1 << 30), each
+        named by its oldest file. New stems are written a batch at a time."""
+        first = f"""SELECT org_key, org_name FROM (
+            SELECT org_key, org_name, ROW_NUMBER() OVER (PARTITION BY org_key ORDER BY {_ORDER}) AS k
+            FROM temp.classified WHERE org_key IS NOT NULL) WHERE k = 1"""
+        with self.conn:
+            self.conn.execute("DELETE FROM temp.todo")
+            self.conn.executemany("INSERT INTO temp.todo VALUES (?, ?, ?)", listed)
+            self.conn.execute(
+                f"INSERT INTO temp.todo SELECT {1 << 30}, org_key, org_name FROM ({first})"
+                " WHERE org_key NOT IN (SELECT org_key FROM temp.todo)"
+            )
+            self.conn.execute("DELETE FROM temp.todo WHERE org_key IN (SELECT org_key FROM temp.stems)")
+        todo = (
+            (r["org_key"], r["name"]) for r in self._rows("SELECT org_key, name FROM temp.todo ORDER BY rank, org_key")
+        )
+        new = ([key, stem_of(name, key, self.taken)] for key, name in todo)
+        self._batches("INSERT INTO temp.stems VALUES (?, ?, 1)", new)
+        self.taken.flush()
+
     def by_org(self) -> Iterator[tuple[str | None, list[dict[str, Any]]]]:
         """(org_key, its rows oldest first) for each organisation; (None, [row]) for each row of no
-        organisation. Each row also has `old_key`, `old_version` (its last run) and `used` (the
-        organisation's highest version ever given)."""
+        organisation. Each row also has `old_key`, `old_version` (its last run), `used` (the
+        organisation's highest version ever given) and `stem` (its file stem)."""
         sql = f"""SELECT c.*, o.org_key AS old_key, o.version AS old_version,
-            (SELECT MAX(version) FROM submissions u WHERE u.schema=? AND u.year=? AND u.org_key=c.org_key) AS used
+            (SELECT MAX(version) FROM submissions u WHERE u.schema=? AND u.year=? AND u.org_key=c.org_key) AS used,
+            st.stem AS stem
             FROM temp.classified c
             LEFT JOIN submissions o ON o.schema=? AND o.year=? AND o.sha256=c.sha256
+            LEFT JOIN temp.stems st ON st.org_key=c.org_key
             ORDER BY c.org_key, {", ".join("c." + k.strip() for k in _ORDER.split(","))}"""
         key: str | None = None
         group: list[dict[str, Any]] = []
@@ -162,7 +213,7 @@ class Stage:
                 f"SELECT {columns} FROM temp.reconciled WHERE sha256 IN ({', '.join('?' * len(chunk))})", chunk
             )
 
-    def save(self, new_stems: dict[str, str]) -> int:
+    def save(self) -> int:
         """Copy the rows that differ from the index's into `submissions` (and the new stems), in one
         transaction; returns the number of rows written. Unchanged rows are not written, so a rerun
         that changes nothing leaves the index as it was."""
@@ -170,13 +221,36 @@ class Stage:
             ON s.schema=r.schema AND s.year=r.year AND s.sha256=r.sha256
             WHERE s.sha256 IS NULL OR NOT ({_SAME})"""
         n = int(self.conn.execute(f"SELECT COUNT(*) {changed}").fetchone()[0])
-        if not n and not new_stems:
+        if not n and not self.conn.execute("SELECT 1 FROM temp.stems WHERE new LIMIT 1").fetchone():
             return 0
         with self.conn:
-            self.conn.executemany(
-                "INSERT OR REPLACE INTO org_files VALUES (?, ?, ?, ?)",
-                [(self.schema, self.year, k, s) for k, s in sorted(new_stems.items())],
+            self.conn.execute(
+                "INSERT OR REPLACE INTO org_files SELECT ?, ?, org_key, stem FROM temp.stems WHERE new ORDER BY org_key",
+                (self.schema, self.year),
             )
             cols = ", ".join(f"r.{c}" for c in SUBMISSION_COLUMNS)
             self.conn.execute(f"INSERT OR REPLACE INTO submissions({_COLS}) SELECT {cols} {changed} ORDER BY r.sha256")
         return n
+
+
+class _Taken:
+    """The stems in use, lower-cased, as `org_stem` asks of a set: in the stage, the latest few
+    (fewer than `BATCH`) in memory until written."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn, self.pending = conn, set[str]()
+
+    def __contains__(self, low: object) -> bool:
+        if low in self.pending:
+            return True
+        return self.conn.execute("SELECT 1 FROM temp.taken WHERE low=? LIMIT 1", (low,)).fetchone() is not None
+
+    def add(self, low: str) -> None:
+        self.pending.add(low)
+        if len(self.pending) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.conn:
+            self.conn.executemany("INSERT INTO temp.taken VALUES (?)", [(low,) for low in self.pending])
+        self.pending = set()

@@ -24,11 +24,7 @@ somewhere deep in a collect run.
   `<definedNames>` XML of a list of names (`_write_defined_names`); the worksheets, the XML of their
   data validations and conditional formats (but data bars) for the same options. `tests/test_internals.py`
   compares the parts written with plain xlsxwriter's.
-- Memory: xlsxwriter keeps every hyperlink of a sheet as a `Url` object (its parsed strings in an
-  instance dict, ~0.7 KiB) until the workbook closes, even in `constant_memory` mode; the collect
-  status workbook has two links a file. `compact_links_workbook`'s worksheets keep what `write_url`
-  was given (a tuple) in `hyperlinks` and rebuild each `Url` only as `_write_hyperlinks` reads it;
-  in `constant_memory` mode a finished row's links go to a temporary file, as its cells do.
+- Memory: the collect status workbook's links (`links.py`: `compact_links_workbook`, `discard_workbook`).
 """
 
 from __future__ import annotations
@@ -37,6 +33,19 @@ import functools
 import io
 from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
+
+from .links import compact_links_workbook, discard_workbook
+
+__all__ = [
+    "compact_links_workbook",
+    "discard_workbook",
+    "existing_cells",
+    "parse_worksheet",
+    "prepared_formulas",
+    "worker_processes",
+    "worksheet_xml",
+    "xlsx_workbook",
+]
 
 if TYPE_CHECKING:  # multiprocessing is imported by collect, not by every reader and writer (~10 ms)
     from concurrent.futures import ProcessPoolExecutor
@@ -84,21 +93,6 @@ def xlsx_workbook(
     workbook = _workbook_class()(target, options)
     workbook.xltool_protection = None if protection is None else list(protection)
     return workbook
-
-
-def compact_links_workbook(target: str | IO[bytes], options: dict[str, Any]) -> Any:
-    """An xlsxwriter Workbook whose worksheets hold each hyperlink as the arguments of `write_url`
-    (same bytes written)."""
-    return _links_workbook_class()(target, options)
-
-
-def discard_workbook(workbook: Any) -> None:
-    """Close the temporary files of an xlsxwriter workbook that will not be closed (its writing failed):
-    `constant_memory`'s row files and `compact_links_workbook`'s spilled links (unlinked on close)."""
-    for sheet in workbook.worksheets():
-        for fh in (getattr(sheet, "row_data_fh", None), getattr(sheet, "xltool_spill", None)):
-            if fh is not None:
-                fh.close()
 
 
 def _remembered_xml(writer: Any, write: Any, key: tuple[str, str]) -> None:
@@ -218,89 +212,3 @@ def _workbook_class() -> type:
                 self._xml_empty_tag("workbookProtection", self.xltool_protection)
 
     return ProtectingWorkbook
-
-
-@functools.cache
-def _links_workbook_class() -> type:
-    import pickle
-    import tempfile
-    from collections import defaultdict
-
-    import xlsxwriter
-    from xlsxwriter import worksheet as xw
-    from xlsxwriter.url import Url
-
-    class LazyUrls(dict[int, Any]):
-        """A row's links (column -> `write_url`'s arguments): a `Url` is built when read."""
-
-        def __getitem__(self, col: int) -> Any:
-            link = super().__getitem__(col)
-            if not isinstance(link, tuple):
-                return link
-            url = Url(link[0])
-            if link[1] is not None:
-                url._text = link[1]
-            if link[2] is not None:
-                url.tip = link[2]
-            return url
-
-    class SpilledLinks:
-        """What `_write_hyperlinks` reads of `hyperlinks` (rows in order, then each row's links):
-        the rows written to the spill file, in file order, then the rows still held."""
-
-        def __init__(self, spill: IO[bytes], rows: list[int], held: dict[int, LazyUrls]) -> None:
-            self.spill, self.rows, self.held = spill, rows, held
-            self.row: tuple[int, LazyUrls] | None = None
-            spill.seek(0)
-
-        def keys(self) -> list[int]:
-            return self.rows + sorted(self.held)
-
-        def __getitem__(self, row: int) -> LazyUrls:
-            if row in self.held:
-                return self.held[row]
-            if self.row is None or self.row[0] != row:
-                number, links = pickle.load(self.spill)
-                assert number == row, "rows are read in the order they were spilled"
-                self.row = (number, LazyUrls(links))
-            return self.row[1]
-
-    class CompactLinksWorksheet(xw.Worksheet):
-        def __init__(self) -> None:
-            super().__init__()
-            self.hyperlinks: defaultdict[int, LazyUrls] = defaultdict(LazyUrls)
-            self.xltool_spill: IO[bytes] | None = None  # constant_memory: finished rows' links
-            self.xltool_rows: list[int] = []
-
-        def _write_url(
-            self, row: int, col: int, url: Any, cell_format: Any = None, string: Any = None, tip: Any = None
-        ) -> int:
-            rc: int = super()._write_url(row, col, url, cell_format, string, tip)
-            if rc == 0 and isinstance(url, str):  # stored as a Url: the same, as its arguments
-                self.hyperlinks[row][col] = (url, string, tip)
-            if self.constant_memory:  # rows above `row` can no longer change: spilled
-                for done in sorted(r for r in self.hyperlinks if r < row):
-                    if self.xltool_spill is None:
-                        self.xltool_spill = tempfile.TemporaryFile(dir=self.tmpdir)
-                    links = list(dict.items(self.hyperlinks.pop(done)))
-                    pickle.dump((done, links), self.xltool_spill, pickle.HIGHEST_PROTOCOL)
-                    self.xltool_rows.append(done)
-            return rc
-
-        def _write_hyperlinks(self) -> None:
-            if self.xltool_spill is None:
-                return super()._write_hyperlinks()
-            held = self.hyperlinks
-            self.hyperlinks = SpilledLinks(self.xltool_spill, self.xltool_rows, held)  # type: ignore[assignment]
-            try:
-                super()._write_hyperlinks()
-            finally:
-                self.hyperlinks, spill, self.xltool_spill = held, self.xltool_spill, None
-                spill.close()
-                self.xltool_rows = []
-            return None
-
-    class CompactLinksWorkbook(xlsxwriter.Workbook):
-        worksheet_class = CompactLinksWorksheet
-
-    return CompactLinksWorkbook
